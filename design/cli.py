@@ -30,6 +30,14 @@ def _register_all() -> None:
         module.register(app)
 
 
+@app.command()
+def version() -> None:
+    """Print the package version."""
+    from importlib.metadata import version as _version
+
+    typer.echo(_version("gbs-design"))
+
+
 _register_all()
 
 
