@@ -194,8 +194,11 @@ def read_mpt(
     text = _read_text(path, "BioLogic EC-Lab")
     lines = text.splitlines()
     if not lines or lines[0].strip() != _MPT_MAGIC:
-        raise _fail(path, f"not a BioLogic EC-Lab ASCII file (first line {lines[0][:40]!r}, "
-                    f"expected {_MPT_MAGIC!r})")
+        raise _fail(
+            path,
+            f"not a BioLogic EC-Lab ASCII file (first line {lines[0][:40]!r}, "
+            f"expected {_MPT_MAGIC!r})",
+        )
     m = re.match(r"\s*Nb header lines\s*:\s*(\d+)", lines[1]) if len(lines) > 1 else None
     if m is None:
         raise _fail(path, "missing 'Nb header lines : N' on line 2")
@@ -211,19 +214,27 @@ def read_mpt(
             if key.strip():
                 header.setdefault(key.strip(), value.strip())
     columns = [c.strip() for c in lines[n_header - 1].rstrip("\t\r\n ").split("\t")]
-    if "freq/Hz" not in columns or "Re(Z)/Ohm" not in columns or not (
-        "-Im(Z)/Ohm" in columns or "Im(Z)/Ohm" in columns
+    if (
+        "freq/Hz" not in columns
+        or "Re(Z)/Ohm" not in columns
+        or not ("-Im(Z)/Ohm" in columns or "Im(Z)/Ohm" in columns)
     ):
-        raise _fail(path, "not an impedance export: needs columns freq/Hz, Re(Z)/Ohm and "
-                    f"-Im(Z)/Ohm, found {columns[:8]}{'...' if len(columns) > 8 else ''}")
+        raise _fail(
+            path,
+            "not an impedance export: needs columns freq/Hz, Re(Z)/Ohm and "
+            f"-Im(Z)/Ohm, found {columns[:8]}{'...' if len(columns) > 8 else ''}",
+        )
     rows: list[list[float]] = []
     for k, line in enumerate(lines[n_header:], start=n_header + 1):
         if not line.strip():
             continue
         fields = line.rstrip("\t\r\n ").split("\t")
         if len(fields) != len(columns):
-            raise _fail(path, f"line {k} has {len(fields)} fields, expected {len(columns)} "
-                        "(truncated or corrupted file?)")
+            raise _fail(
+                path,
+                f"line {k} has {len(fields)} fields, expected {len(columns)} "
+                "(truncated or corrupted file?)",
+            )
         try:
             rows.append([_to_float(x) for x in fields])
         except ValueError as exc:
@@ -287,13 +298,15 @@ def read_mpr(
     try:
         mpr = BioLogic.MPRfile(io.BytesIO(data_bytes))
     except Exception as exc:  # galvani raises ValueError, OSError, AssertionError, ...
-        raise _fail(path, f"corrupted or unsupported .mpr file ({type(exc).__name__}: "
-                    f"{exc})") from exc
+        raise _fail(
+            path, f"corrupted or unsupported .mpr file ({type(exc).__name__}: {exc})"
+        ) from exc
     names = mpr.data.dtype.names or ()
     needed = ("freq/Hz", "Re(Z)/Ohm", "-Im(Z)/Ohm")
     if not all(n in names for n in needed):
-        raise _fail(path, f"not an impedance file: needs columns {list(needed)}, "
-                    f"found {list(names)}")
+        raise _fail(
+            path, f"not an impedance file: needs columns {list(needed)}, found {list(names)}"
+        )
     metadata: dict[str, Any] = {
         "instrument": "BioLogic EC-Lab",
         "format": "mpr",
@@ -383,17 +396,24 @@ def read_gamry_dta(
     text = _read_text(path, "Gamry DTA")
     lines = text.splitlines()
     if not lines or lines[0].strip() != _DTA_MAGIC:
-        raise _fail(path, f"not a Gamry DTA file (first line {lines[0][:40]!r}, "
-                    f"expected {_DTA_MAGIC!r})")
+        raise _fail(
+            path, f"not a Gamry DTA file (first line {lines[0][:40]!r}, expected {_DTA_MAGIC!r})"
+        )
     header, tables = _gamry_tables(path, lines)
     if "ZCURVE" not in tables:
-        raise _fail(path, "no 'ZCURVE TABLE': not an impedance file (tables found: "
-                    f"{sorted(tables) or 'none'}, TAG={header.get('TAG', '?')})")
+        raise _fail(
+            path,
+            "no 'ZCURVE TABLE': not an impedance file (tables found: "
+            f"{sorted(tables) or 'none'}, TAG={header.get('TAG', '?')})",
+        )
     table = tables["ZCURVE"]
     body = table["body"]
     if len(body) < 2:
-        raise _fail(path, f"ZCURVE table (line {table['line']}) lacks its column-name and "
-                    "units rows (truncated file?)")
+        raise _fail(
+            path,
+            f"ZCURVE table (line {table['line']}) lacks its column-name and "
+            "units rows (truncated file?)",
+        )
     columns = [c.strip() for c in body[0][1].rstrip("\r\n").split("\t")]
     units = [c.strip() for c in body[1][1].rstrip("\r\n").split("\t")]
     needed = ("Freq", "Zreal", "Zimag")
@@ -406,15 +426,20 @@ def read_gamry_dta(
         while len(fields) > len(columns) and not fields[-1].strip():
             fields.pop()
         if len(fields) != len(columns):
-            raise _fail(path, f"line {lineno} has {len(fields)} fields, expected "
-                        f"{len(columns)} (truncated or corrupted file?)")
+            raise _fail(
+                path,
+                f"line {lineno} has {len(fields)} fields, expected "
+                f"{len(columns)} (truncated or corrupted file?)",
+            )
         try:
             rows.append([_to_float(fields[col[n]]) for n in needed])
         except ValueError as exc:
             raise _fail(path, f"line {lineno}: non-numeric value ({exc})") from exc
     if table["count"] is not None and len(rows) != table["count"]:
-        raise _fail(path, f"ZCURVE announces {table['count']} points, file holds {len(rows)} "
-                    "(truncated file?)")
+        raise _fail(
+            path,
+            f"ZCURVE announces {table['count']} points, file holds {len(rows)} (truncated file?)",
+        )
     if not rows:
         raise _fail(path, "ZCURVE table has no data rows (truncated file?)")
     data = np.asarray(rows, dtype=float)
@@ -449,7 +474,7 @@ def read_gamry_dta(
 # --------------------------------------------------------------------------- CSV
 def _csv_role(name: str) -> tuple[str, float] | None:
     """Map a CSV header to ("frequency"|"real"|"imag", sign) or None."""
-    key = name.strip().strip("\"'").strip().lower().replace(" ", "")
+    key = name.strip().strip('"').strip().lower().replace(" ", "")
     key = key.replace("ω", "ohm")
     sign = 1.0
     for prefix in _NEG_PREFIXES:
@@ -490,7 +515,7 @@ def read_csv_spectrum(
         if not stripped:
             continue
         if stripped.startswith("#"):
-            m = re.match(r"#\s*([A-Za-z_]+)\s*[:=]\s*(.+)", stripped)
+            m = re.match(r"#\s*([A-Za-z_][A-Za-z0-9_]*)\s*[:=]\s*(.+)", stripped)
             if m:
                 comments[m.group(1).lower()] = m.group(2).strip()
             continue
@@ -501,7 +526,9 @@ def read_csv_spectrum(
     delimiter = max(("\t", ";", ","), key=head.count)
     if head.count(delimiter) == 0:
         raise _fail(path, f"header {head[:60]!r} has no ',', ';' or tab delimiter")
-    parsed = list(csv.reader([line for _, line in content], delimiter=delimiter))
+    parsed = list(
+        csv.reader([line for _, line in content], delimiter=delimiter, skipinitialspace=True)
+    )
     columns = [c.strip() for c in parsed[0]]
     while columns and not columns[-1]:
         columns.pop()
@@ -516,21 +543,29 @@ def read_csv_spectrum(
             roles[kind] = (i, sign)
     missing = [k for k in ("frequency", "real", "imag") if k not in roles]
     if missing:
-        raise _fail(path, f"no {'/'.join(missing)} column among {columns}; accepted e.g. "
-                    "frequency_hz|freq/Hz, z_real_ohm|Re(Z)/Ohm, z_imag_ohm|-Im(Z)/Ohm "
-                    "(see physics.readers docstring)")
+        raise _fail(
+            path,
+            f"no {'/'.join(missing)} column among {columns}; accepted e.g. "
+            "frequency_hz|freq/Hz, z_real_ohm|Re(Z)/Ohm, z_imag_ohm|-Im(Z)/Ohm "
+            "(see physics.readers docstring)",
+        )
     data = np.empty((len(parsed) - 1, 3))
     for r, (fields, (lineno, _)) in enumerate(zip(parsed[1:], content[1:], strict=True)):
         for c, kind in enumerate(("frequency", "real", "imag")):
             idx, sign = roles[kind]
             if idx >= len(fields):
-                raise _fail(path, f"line {lineno} has {len(fields)} fields, column "
-                            f"{columns[idx]!r} is field {idx + 1} (truncated file?)")
+                raise _fail(
+                    path,
+                    f"line {lineno} has {len(fields)} fields, column "
+                    f"{columns[idx]!r} is field {idx + 1} (truncated file?)",
+                )
             try:
                 data[r, c] = sign * _to_float(fields[idx])
             except ValueError as exc:
-                raise _fail(path, f"line {lineno}, column {columns[idx]!r}: non-numeric value "
-                            f"{fields[idx]!r}") from exc
+                raise _fail(
+                    path,
+                    f"line {lineno}, column {columns[idx]!r}: non-numeric value {fields[idx]!r}",
+                ) from exc
     if data.shape[0] == 0:
         raise _fail(path, "header only, no data rows")
     file_area = file_temp = None
