@@ -186,7 +186,9 @@ def calibrate(
     )
 
     def build(z: np.ndarray) -> ProcessParameters:
-        values = {n: _from_unit(zi, lo, hi) for n, zi, lo, hi in zip(free, z, los, his, strict=True)}
+        values = {
+            n: _from_unit(zi, lo, hi) for n, zi, lo, hi in zip(free, z, los, his, strict=True)
+        }
         return params.replace(**values)
 
     def residuals(z: np.ndarray) -> np.ndarray:
@@ -198,8 +200,15 @@ def calibrate(
 
     try:
         fit = least_squares(
-            residuals, z0, bounds=(0.0, 1.0), method="trf", x_scale=1.0, max_nfev=max_nfev,
-            xtol=1e-10, ftol=1e-10, gtol=1e-10,
+            residuals,
+            z0,
+            bounds=(0.0, 1.0),
+            method="trf",
+            x_scale=1.0,
+            max_nfev=max_nfev,
+            xtol=1e-10,
+            ftol=1e-10,
+            gtol=1e-10,
         )
     except (ValueError, FloatingPointError) as exc:
         raise CalibrationError(f"calibration failed: {exc}") from exc
@@ -252,8 +261,12 @@ def _prepare(
         targets[prop] = (rows, _transform(kind, y[rows]), lower, kind, scale)
     idx = np.flatnonzero(usable)
     return {
-        "x": x[idx], "t": t[idx], "d": d[idx], "cracked": status[idx] == "cracked",
-        "pos": {int(r): k for k, r in enumerate(idx)}, "targets": targets,
+        "x": x[idx],
+        "t": t[idx],
+        "d": d[idx],
+        "cracked": status[idx] == "cracked",
+        "pos": {int(r): k for k, r in enumerate(idx)},
+        "targets": targets,
         "n_rows": int(idx.size),
     }
 

@@ -106,7 +106,7 @@ def _namespace(*values: Any) -> tuple[Any, list[Any]]:
     """
     tensors = [v for v in values if _is_torch(v)]
     if tensors:
-        import torch  # noqa: PLC0415 - only when a tensor is given
+        import torch
 
         ref = tensors[0]
         dtype = ref.dtype if ref.is_floating_point() else torch.get_default_dtype()
