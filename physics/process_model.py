@@ -149,7 +149,10 @@ class ProcessModel:
             is a tensor.
         """
         xp, (x, t_c, t_h) = _namespace(zbo_fraction, sinter_temperature_c, dwell_h)
-        return self._predict(xp, x, t_c, t_h)
+        out = self._predict(xp, x, t_c, t_h)
+        if xp is _Numpy:
+            return {k: np.asarray(v, dtype=float) for k, v in out.items()}
+        return out
 
     def intermediates(
         self, zbo_fraction: Any, sinter_temperature_c: Any, dwell_h: Any = 6.0
