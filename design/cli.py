@@ -24,9 +24,9 @@ app = typer.Typer(
 
 
 def _register_all() -> None:
-    from design import cli_campaign, cli_cycler, cli_physics, cli_suggest
+    from design import cli_campaign, cli_cycler, cli_physics, cli_suggest, cli_ui
 
-    for module in (cli_physics, cli_suggest, cli_cycler, cli_campaign):
+    for module in (cli_physics, cli_suggest, cli_cycler, cli_campaign, cli_ui):
         module.register(app)
 
 
