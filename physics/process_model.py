@@ -68,6 +68,7 @@ class _Numpy:
     """numpy flavour of the array namespace."""
 
     exp = staticmethod(np.exp)
+    expm1 = staticmethod(np.expm1)
     log = staticmethod(np.log)
     log1p = staticmethod(np.log1p)
 
@@ -86,6 +87,7 @@ class _Torch:
 
     def __init__(self, torch: Any) -> None:
         self.exp = torch.exp
+        self.expm1 = torch.expm1
         self.log = torch.log
         self.log1p = torch.log1p
         self.sigmoid = torch.sigmoid
@@ -180,12 +182,12 @@ class ProcessModel:
             * arrhenius(p.liquid_phase_activation_energy_ev)
         )
         rho = p.green_relative_density + (p.max_relative_density - p.green_relative_density) * (
-            1.0 - xp.exp(-(k_ss + k_lp) * dwell)
+            -xp.expm1(-(k_ss + k_lp) * dwell)
         )
-        na_loss = 1.0 - xp.exp(
+        na_loss = -xp.expm1(
             -p.na_loss_rate * xp.sigmoid((t_c - p.na_loss_onset_c) / p.na_loss_width_c) * dwell
         )
-        volatilized = 1.0 - xp.exp(
+        volatilized = -xp.expm1(
             -p.glass_volatilization_rate
             * xp.sigmoid((t_c - p.glass_volatilization_onset_c) / p.glass_volatilization_width_c)
             * dwell
@@ -248,7 +250,7 @@ class ProcessModel:
         share_b = sigma_tot / sigma_b
         ea_gb = (1.0 - seal) * p.ea_gb_open_ev + seal * p.ea_gb_sealed_ev
         ea = share_b * p.ea_bulk_ev + (1.0 - share_b) * ea_gb
-        p_crack = 1.0 - xp.exp(-s["crack_hazard"])
+        p_crack = -xp.expm1(-s["crack_hazard"])
         return {
             "relative_density": rho,
             "sigma_bulk_ms_cm": sigma_b,
