@@ -1,0 +1,265 @@
+"""MLflow logging of a campaign: one experiment and one parent run per campaign.
+
+- Experiment ``gbs-campaign-<name>`` with a description and tags (strategy, thresholds, the
+  cycler URL without credentials).
+- Parent run: the configuration as params; campaign metrics over steps (``step`` = experiments
+  done): best sigma, best CCD, lowest t_e, hypervolume, experiments done, logged in batches
+  (``MlflowClient.log_batch``). Its id is stored in the campaign database, so ``resume``
+  continues the same run.
+- A child run per iteration: the proposals with their predictions and acquisition values
+  (``proposals.json``) and the model's plots.
+- A child run per finished experiment: the raw result (``raw_result.json``), the analysis plots,
+  the derived row as params (recipe, ids) and metrics (properties).
+
+The tracking URI is always explicit (``design.mlflow_store.resolve_tracking_uri``). MLflow is a
+record, not the source of truth: a failure to log is reported once and retried later, and never
+stops a campaign. Child runs carry the job's idempotency key as a tag, so a crash between MLflow
+and the database does not create a second run after resume.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from design.campaign_config import CampaignConfig, redact_url
+from design.store import CampaignRecord, IterationRecord, JobRecord, ResultRecord, Store, loads
+from physics.table import PROPERTY_COLUMNS, RECIPE_COLUMNS
+
+__all__ = ["CampaignTracker", "experiment_name"]
+
+_METRIC_COLUMNS = [c for c in PROPERTY_COLUMNS if c != "ccd_censored"]
+
+
+def experiment_name(campaign: str) -> str:
+    """The MLflow experiment of a campaign."""
+    return f"gbs-campaign-{campaign}"
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _num(value: Any) -> float | None:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return out if out == out and abs(out) != float("inf") else None
+
+
+class CampaignTracker:
+    """Logs a campaign to MLflow.
+
+    Args:
+        tracking_uri: explicit tracking URI (``None``: ``MLFLOW_TRACKING_URI`` or the repo's
+            ``mlruns/mlflow.db``).
+        plots: draw model and analysis plots as artifacts.
+    """
+
+    def __init__(self, tracking_uri: str | None = None, *, plots: bool = True) -> None:
+        from design.mlflow_store import resolve_tracking_uri
+
+        os.environ.setdefault("MPLBACKEND", "Agg")
+        self.tracking_uri = resolve_tracking_uri(tracking_uri)
+        self.plots = plots
+        self.parent_run_id: str | None = None
+        self.experiment_id: str | None = None
+        self._last_step: int | None = None
+        self._warned = False
+        self._client: Any = None
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            import mlflow
+
+            self._client = mlflow.MlflowClient(self.tracking_uri)
+        return self._client
+
+    def _safe(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> bool:
+        try:
+            fn(*args, **kwargs)
+        except Exception as exc:  # MLflow is a record: never let it stop the campaign
+            if not self._warned:
+                print(f"warning: MLflow logging failed ({what}): {exc}; will retry", file=sys.stderr)
+                self._warned = True
+            return False
+        return True
+
+    # -- parent run ---------------------------------------------------------------------
+    def start(self, store: Store, campaign: CampaignRecord, config: CampaignConfig) -> None:
+        """Create or reuse the campaign's experiment and parent run (its id goes to the DB)."""
+        self._safe("start", self._start, store, campaign, config)
+
+    def _start(self, store: Store, campaign: CampaignRecord, config: CampaignConfig) -> None:
+        from mlflow.entities import Param
+
+        from design.mlflow_store import ensure_experiment
+
+        thresholds = ", ".join(f"{k}={v:g}" for k, v in config.thresholds.items()) or "none"
+        tags = {
+            "gbs.campaign": config.name,
+            "gbs.strategy": config.strategy,
+            "gbs.thresholds": thresholds,
+            "gbs.cycler_url": redact_url(config.cycler_url),
+            "mlflow.note.content": (
+                f"Closed-loop campaign {config.name!r}: {config.budget} experiments on the cycler "
+                f"service {redact_url(config.cycler_url)}, strategy {config.strategy}, "
+                f"thresholds {thresholds}."
+            ),
+        }
+        self.experiment_id = ensure_experiment(experiment_name(config.name), tracking_uri=self.tracking_uri, tags=tags)
+        for key, value in tags.items():
+            self.client.set_experiment_tag(self.experiment_id, key, value)
+        run_id = campaign.mlflow_run_id
+        if run_id is None:
+            found = self.client.search_runs(
+                [self.experiment_id], "tags.`gbs.role` = 'campaign'", max_results=1
+            )
+            run_id = found[0].info.run_id if found else None
+        if run_id is None:
+            run = self.client.create_run(self.experiment_id, run_name=config.name,
+                                         tags={**tags, "gbs.role": "campaign"})
+            run_id = run.info.run_id
+            params = [Param(k, str(v)[:500]) for k, v in config.to_json().items()
+                      if k not in ("thresholds", "cycler_url")]
+            params += [Param("cycler_url", redact_url(config.cycler_url))]
+            params += [Param(f"threshold.{k}", str(v)) for k, v in config.thresholds.items()]
+            self.client.log_batch(run_id, params=params)
+        else:
+            self.client.update_run(run_id, status="RUNNING")
+        self.parent_run_id = run_id
+        with store.transaction() as s:
+            rec = s.get(CampaignRecord, campaign.id)
+            rec.mlflow_run_id, rec.mlflow_experiment_id = run_id, self.experiment_id
+
+    def log_progress(self, snap: Any) -> None:
+        """Campaign metrics at step = experiments done (one batch per new step)."""
+        if self.parent_run_id is None or snap.experiments_done == self._last_step:
+            return
+        from mlflow.entities import Metric
+
+        ts = _now_ms()
+        metrics = [Metric(k, v, ts, snap.experiments_done) for k, v in snap.metrics.items()
+                   if _num(v) is not None]
+        if self._safe("progress", self.client.log_batch, self.parent_run_id, metrics=metrics):
+            self._last_step = snap.experiments_done
+
+    def finish(self, snap: Any) -> None:
+        """Mark the parent run finished and attach the best recipes."""
+        if self.parent_run_id is None:
+            return
+        self._safe("finish", self.client.log_dict, self.parent_run_id,
+                   {"best": snap.best, "jobs": snap.jobs, "metrics": snap.metrics}, "summary.json")
+        self._safe("finish", self.client.set_terminated, self.parent_run_id, "FINISHED")
+
+    def _child(self, run_name: str, tags: dict[str, str]) -> str:
+        run = self.client.create_run(
+            self.experiment_id, run_name=run_name,
+            tags={"mlflow.parentRunId": self.parent_run_id, "gbs.campaign_run": self.parent_run_id, **tags},
+        )
+        return run.info.run_id
+
+    def _existing(self, role: str, key: str, value: str) -> str | None:
+        found = self.client.search_runs(
+            [self.experiment_id],
+            f"tags.`gbs.role` = '{role}' and tags.`{key}` = '{value}'", max_results=1,
+        )
+        return found[0].info.run_id if found else None
+
+    # -- iterations ---------------------------------------------------------------------
+    def log_iteration(self, store: Store, campaign: CampaignRecord, iteration: int,
+                      proposals: list[dict[str, Any]], table: Any, proposed: Any, space: Any) -> None:
+        """A child run with the round's proposals, predictions and the model's plots."""
+        if self.parent_run_id is None:
+            return
+        self._safe("iteration", self._log_iteration, store, campaign, iteration, proposals,
+                   table, proposed, space)
+
+    def _log_iteration(self, store: Store, campaign: CampaignRecord, iteration: int,
+                       proposals: list[dict[str, Any]], table: Any, proposed: Any, space: Any) -> None:
+        from mlflow.entities import Metric, Param
+
+        run_id = self._existing("iteration", "gbs.iteration", str(iteration)) or self._child(
+            f"iteration-{iteration:03d}", {"gbs.role": "iteration", "gbs.iteration": str(iteration)}
+        )
+        ts = _now_ms()
+        params = [Param("iteration", str(iteration)), Param("n_rows", str(len(table))),
+                  Param("n_proposals", str(len(proposals)))]
+        acq = [v for v in (_num(p.get("acquisition_value")) for p in proposals) if v is not None]
+        metrics = [Metric("max_acquisition_value", max(acq), ts, iteration)] if acq else []
+        self.client.log_batch(run_id, metrics=metrics, params=params)
+        self.client.log_dict(run_id, {"iteration": iteration, "proposals": proposals}, "proposals.json")
+        surrogate = getattr(proposed, "surrogate", None)
+        if self.plots and surrogate is not None:
+            try:
+                from design.plots import plot_posterior_maps
+
+                with tempfile.TemporaryDirectory() as tmp:
+                    plot_posterior_maps(surrogate, space, table, proposed.suggestions, Path(tmp))
+                    self.client.log_artifacts(run_id, tmp, "plots")
+            except Exception as exc:  # a plot is not worth a campaign
+                self.client.log_text(run_id, f"plots failed: {exc!r}", "plots_error.txt")
+        self.client.set_terminated(run_id, "FINISHED")
+        with store.transaction() as s:
+            from sqlalchemy import select
+
+            rec = s.scalar(select(IterationRecord).where(
+                IterationRecord.campaign_id == campaign.id, IterationRecord.iteration == iteration))
+            if rec is not None:
+                rec.mlflow_run_id = run_id
+
+    # -- experiments --------------------------------------------------------------------
+    def log_experiment(self, store: Store, job_pk: int, raw: dict[str, Any] | None, analysis: Any) -> None:
+        """A child run for a finished experiment (``done`` or ``cracked``); marks it tracked."""
+        if self.parent_run_id is None:
+            return
+        self._safe("experiment", self._log_experiment, store, job_pk, raw, analysis)
+
+    def _log_experiment(self, store: Store, job_pk: int, raw: dict[str, Any] | None, analysis: Any) -> None:
+        from mlflow.entities import Metric, Param
+        from sqlalchemy import select
+
+        from design.store import RowRecord
+
+        with store.transaction() as s:
+            job = s.get(JobRecord, job_pk)
+            row_rec = s.scalar(select(RowRecord).where(RowRecord.job_pk == job_pk))
+            if job.tracked or row_rec is None:
+                return
+            if raw is None:
+                res = s.scalar(select(ResultRecord).where(ResultRecord.job_pk == job_pk))
+                raw = loads(res.raw_json) if res is not None else None
+        row, key = row_rec.row, job.idempotency_key
+        run_id = self._existing("experiment", "gbs.key", key)
+        if run_id is None:
+            run_id = self._child(
+                f"{job.job_id} x={row.get('zbo_fraction')} T={row.get('sinter_temperature_c')}",
+                {"gbs.role": "experiment", "gbs.key": key, "gbs.job_id": str(job.job_id),
+                 "gbs.status": str(row.get("status"))},
+            )
+            ts = _now_ms()
+            params = [Param(c, str(row.get(c))) for c in ("sample_id", *RECIPE_COLUMNS, "status", "source")]
+            params += [Param("attempt", str(job.attempt)), Param("ccd_censored", str(row.get("ccd_censored")))]
+            metrics = [Metric(c, _num(row.get(c)), ts, 0) for c in _METRIC_COLUMNS if _num(row.get(c)) is not None]
+            self.client.log_batch(run_id, metrics=metrics, params=params)
+            if raw is not None:
+                self.client.log_dict(run_id, raw, "raw_result.json")
+            self.client.log_dict(run_id, {"row": row, "notes": loads(row_rec.notes_json)}, "row.json")
+            if self.plots and analysis is not None:
+                try:
+                    from physics.results import plot_analysis
+
+                    with tempfile.TemporaryDirectory() as tmp:
+                        plot_analysis(analysis, Path(tmp))
+                        self.client.log_artifacts(run_id, tmp, "analysis")
+                except Exception as exc:  # a plot is not worth a campaign
+                    self.client.log_text(run_id, f"plots failed: {exc!r}", "plots_error.txt")
+            self.client.set_terminated(run_id, "FINISHED")
+        with store.transaction() as s:
+            s.get(JobRecord, job_pk).tracked = True
