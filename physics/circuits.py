@@ -245,6 +245,11 @@ class _Parser:
                 break
             kind = m.lastgroup or "bad"
             value = m.group(kind)
+            if kind == "bad" and value.isalpha():
+                raise CircuitError(
+                    f"circuit {text!r}: element name at position {m.start(kind)} needs a "
+                    "type and a number, e.g. R0 or CPE1"
+                )
             if kind == "bad":
                 raise CircuitError(
                     f"circuit {text!r}: unexpected character {value!r} at position {m.start(kind)}"
