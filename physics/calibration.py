@@ -26,6 +26,7 @@ from scipy.optimize import least_squares
 
 from physics.errors import CalibrationError
 from physics.parameters.process_parameters import ProcessParameters
+from physics.parameters.wang2022 import PAPER_LOWER_BOUNDS
 from physics.process_model import ProcessModel
 
 __all__ = [
@@ -144,7 +145,9 @@ def calibrate(
         free: names of the parameters to fit; default :data:`DEFAULT_FREE`.
         prior_weight: pull towards the starting values (0 = none).
         lower_bounds: ``{sample_id: (property, ...)}``: measured values that are only lower
-            bounds (e.g. "Rint over 582 ohm cm2"); censored CCDs need no entry.
+            bounds (e.g. "Rint over 582 ohm cm2"); censored CCDs need no entry. Default:
+            the known bounds of the bundled paper table
+            (:data:`physics.parameters.wang2022.PAPER_LOWER_BOUNDS`); ``{}`` for none.
         default_dwell_h: dwell used for rows with an empty ``dwell_h``.
         max_nfev: cap on model evaluations.
 
@@ -164,7 +167,9 @@ def calibrate(
         )
     if not (np.isfinite(prior_weight) and prior_weight >= 0):
         raise CalibrationError(f"prior_weight must be a finite number >= 0, got {prior_weight!r}")
-    data = _prepare(table, lower_bounds or {}, default_dwell_h)
+    if lower_bounds is None:
+        lower_bounds = PAPER_LOWER_BOUNDS
+    data = _prepare(table, lower_bounds, default_dwell_h)
     use_crack = any(n.startswith("crack_") for n in free)
     if not data["targets"] and not (use_crack and data["n_rows"]):
         raise CalibrationError(

@@ -112,10 +112,12 @@ def _namespace(*values: Any) -> tuple[Any, list[Any]]:
 
         ref = tensors[0]
         dtype = ref.dtype if ref.is_floating_point() else torch.get_default_dtype()
-        out = [torch.as_tensor(v, dtype=dtype, device=ref.device) for v in values]
-        return _Torch(torch), out
-    out = [np.asarray(v, dtype=float) for v in values]
-    return _Numpy, out
+        tensors_out: list[Any] = [
+            torch.as_tensor(v, dtype=dtype, device=ref.device) for v in values
+        ]
+        return _Torch(torch), tensors_out
+    arrays_out: list[Any] = [np.asarray(v, dtype=float) for v in values]
+    return _Numpy, arrays_out
 
 
 class ProcessModel:

@@ -1,7 +1,7 @@
 """Process-model parameters calibrated on C. Wang et al., J. Mater. Chem. A 2022, 10, 5280.
 
-DOI 10.1039/d1ta10816f ("Grain boundary design of Na3Zr2Si2PO12 with a (ZnO)2-(B2O3)3
-additive"). Data: ``experiments/data/wang2022.csv`` (see ``experiments/data/README.md``).
+DOI 10.1039/d1ta10816f (grain-boundary-sealed Na3Zr2Si2PO12 with a (ZnO)2-(B2O3)3 sintering
+additive). Data: ``experiments/data/wang2022.csv`` (see ``experiments/data/README.md``).
 
 - :data:`WANG2022_PRIOR`: the starting point before calibration (hand estimates from the
   paper and published NZSP context: bare NZSP 74-88 % dense at 1000-1100 C and ~93 % at

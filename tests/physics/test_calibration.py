@@ -177,3 +177,16 @@ def test_nothing_free_returns_the_start(paper_table):
     fit = calibrate(paper_table, WANG2022, free=[])
     assert fit.params == WANG2022 and fit.success
     assert np.isfinite(fit.rmse["sigma_total_ms_cm"])
+
+
+def test_paper_lower_bound_is_the_default(paper_table):
+    """NZSP-1250's Rint (> 582.5 ohm cm2) is a bound by default; {} makes it an exact value."""
+    default = calibrate(paper_table, WANG2022_PRIOR)
+    assert default.rmse["r_int_ohm_cm2"] == pytest.approx(
+        calibrate(paper_table, WANG2022_PRIOR, lower_bounds=PAPER_LOWER_BOUNDS).rmse[
+            "r_int_ohm_cm2"
+        ]
+    )
+    exact = calibrate(paper_table, WANG2022_PRIOR, lower_bounds={})
+    r_1250 = float(exact.model.predict(0.0, 1250.0)["r_int_ohm_cm2"])
+    assert r_1250 < float(default.model.predict(0.0, 1250.0)["r_int_ohm_cm2"])
