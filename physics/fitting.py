@@ -166,6 +166,11 @@ def _fit_core(
     for node in arcs:  # an arc that collapsed to nothing is a typical local minimum
         r_idx = next(c.start for c in node.children if c.kind == "R")
         redo |= params[:, r_idx] < 0.01 * span
+    expo = np.array([u == "" for u in circ.param_units])
+    if expo.any():  # strongly depressed "arcs" (alpha < 0.45) are usually spurious minima
+        redo |= np.any(params[:, expo] < 0.45, axis=1)
+    is_r = np.array([u == "Ohm" for u in circ.param_units])
+    redo |= np.any(params[:, is_r] > 100 * np.abs(z).max(axis=1, keepdims=True), axis=1)
     which = np.flatnonzero(redo)
     if which.size and n_starts > 1:
         starts = np.concatenate(
@@ -211,7 +216,10 @@ def _results(
     dof = np.maximum(2 * n_keep - circ.n_params, 1)
     chi2 = cost / dof
     with np.errstate(invalid="ignore"):
-        cov = np.linalg.pinv(a) * chi2[:, None, None]
+        # scale columns to unit diagonal first: dZ/dQ and dZ/dR differ by ~1e10
+        d = 1 / np.sqrt(np.maximum(np.einsum("mii->mi", a), 1e-300))
+        a_scaled = a * d[:, :, None] * d[:, None, :]
+        cov = np.linalg.pinv(a_scaled) * d[:, :, None] * d[:, None, :] * chi2[:, None, None]
         se = np.sqrt(np.abs(np.einsum("mii->mi", cov)))
     units = dict(zip(circ.param_names, circ.param_units, strict=True))
     rel = (z_fit - z) / np.abs(z)
