@@ -1,0 +1,123 @@
+"""The MLflow UI in a real headless Chromium: a finished campaign as a scientist sees it.
+
+Needs Debian's ``chromium`` (``apt-get install chromium``; .ci/run installs it) and the
+``playwright`` Python package; without them this test skips and says so. No browser is
+downloaded: Playwright drives the system browser.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from design.mlflow_server import ServerSpec, start_server
+from tests.integration.conftest import free_port
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+@pytest.fixture(scope="module")
+def campaign_store(tmp_path_factory) -> dict:
+    """A store holding a finished campaign, run by the CLI against the simulator."""
+    from experiments.cycler.process import running_simulator
+
+    folder = tmp_path_factory.mktemp("ui-store")
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    db = f"sqlite:///{folder / 'campaigns.db'}"
+    with running_simulator(seed=3, token="ui-token", job_duration_s=0.2) as sim:
+        env = dict(os.environ, CYCLER_TOKEN=sim.token, GBS_MLRUNS_DIR=str(folder))
+        env.pop("MLFLOW_TRACKING_URI", None)
+        proc = subprocess.run(
+            [sys.executable, "-c", "from design.cli import entrypoint; entrypoint()",
+             "campaign", "run", "--cycler-url", sim.url, "--campaign", "ui-check", "--budget", "4",
+             "--batch-size", "2", "--strategy", "physics-gp", "--seed", "1",
+             "--tracking-uri", uri, "--db", db],
+            capture_output=True, text=True, timeout=600, env=env, cwd=ROOT,
+        )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    import mlflow
+
+    client = mlflow.MlflowClient(uri)
+    experiments = [e for e in client.search_experiments() if e.name != "Default"]
+    assert experiments, "the campaign logged no experiment"
+    exp = experiments[0]
+    runs = client.search_runs([exp.experiment_id])
+    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    assert len(parents) == 1, [r.info.run_name for r in parents]
+    parent = parents[0]
+    return {"uri": uri, "folder": folder, "experiment": exp, "parent": parent, "client": client}
+
+
+def _find_png(client, run_id: str, path: str = "") -> str | None:
+    for item in client.list_artifacts(run_id, path):
+        if item.is_dir:
+            found = _find_png(client, run_id, item.path)
+            if found:
+                return found
+        elif item.path.endswith(".png"):
+            return item.path
+    return None
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium: apt-get install chromium (installed by .ci/run)")
+def test_campaign_in_the_mlflow_ui(campaign_store, tmp_path):
+    playwright = pytest.importorskip("playwright.sync_api", reason="needs the playwright package: pip install playwright")
+    exp, parent, client = campaign_store["experiment"], campaign_store["parent"], campaign_store["client"]
+    metric = next(iter(sorted(parent.data.metrics)), None)
+    assert metric is not None, "the parent run has no metrics"
+    png = _find_png(client, parent.info.run_id)
+    assert png is not None, "the parent run has no image artifact"
+
+    spec = ServerSpec(
+        backend_store_uri=campaign_store["uri"],
+        artifacts_destination=str(campaign_store["folder"] / "artifacts"),
+        port=free_port(),
+    )
+    screenshots = Path(os.environ.get("GBS_SCREENSHOT_DIR", tmp_path))
+    screenshots.mkdir(parents=True, exist_ok=True)
+    with start_server(spec, state_dir=tmp_path / "server"), playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1400, "height": 1400})
+        context.add_init_script(
+            "window.localStorage.setItem('mlflow.workflowType_v1', JSON.stringify('machine_learning'))"
+        )
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        # 1. the experiment list shows the campaign's experiment
+        page.goto(f"{spec.url}/#/experiments", wait_until="load")
+        page.get_by_text(exp.name, exact=True).first.click()
+        # 2. the runs list shows the parent run; open it
+        page.get_by_text(parent.info.run_name, exact=True).first.click()
+        page.wait_for_url(re.compile(rf".*/runs/{parent.info.run_id}.*"))
+        # 3. its metric chart
+        page.get_by_text("Model metrics", exact=True).first.click()
+        chart_title = page.get_by_text(re.compile(rf"^{re.escape(metric[:18])}"))
+        chart_title.first.wait_for()
+        page.locator("svg, canvas").first.wait_for()
+        page.screenshot(path=str(screenshots / "ui-metrics.png"))
+        # 4. an image artifact
+        page.get_by_text("Artifacts", exact=True).first.click()
+        parts = png.split("/")
+        for folder in parts[:-1]:
+            page.get_by_text(folder, exact=True).first.click()
+        page.get_by_text(parts[-1], exact=True).first.click()
+        image = page.locator("img[src^='data:image/png'], img[src^='blob:']").last
+        image.wait_for()
+        page.wait_for_function("img => img.complete && img.naturalWidth > 100", arg=image.element_handle())
+        shot = screenshots / "ui-artifact.png"
+        page.screenshot(path=str(shot))
+        browser.close()
+    assert shot.stat().st_size > 10_000
