@@ -101,7 +101,7 @@ class Hidden:
             gb_apex_hz=10 ** (5.0 + 1.0 * u[1]),
             gb_exponent=0.85 + 0.1 * u[2],
             dl_q=2e-6 * 10 ** (u[3] - 0.5),
-            dl_exponent=0.8 + 0.12 * u[4],
+            dl_exponent=0.85 + 0.08 * u[4],
             int_apex_hz=10 ** (1.5 + 1.5 * u[5]),
             int_exponent=0.85 + 0.1 * u[6],
             decay_tau_s=(10.0 + 50.0 * u[7], 200.0 + 500.0 * u[8]),
