@@ -17,6 +17,7 @@ used its slot, so a campaign always ends).
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from datetime import timedelta
@@ -250,7 +251,8 @@ def store_result(store: Store, job_pk: int, raw: dict[str, Any]) -> None:
             return
         exists = s.scalar(select(ResultRecord.id).where(ResultRecord.job_pk == job_pk))
         if exists is None:
-            s.add(ResultRecord(job_pk=job_pk, job_id=rec.job_id, raw_json=dumps(raw)))
+            # verbatim (NaN kept as the non-standard literal), so a set-aside result can be inspected
+            s.add(ResultRecord(job_pk=job_pk, job_id=rec.job_id, raw_json=json.dumps(raw)))
         rec.status, rec.service_status, rec.updated_at = "fetched", "succeeded", utcnow()
 
 
