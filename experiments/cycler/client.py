@@ -152,8 +152,9 @@ class CyclerClient:
     def get_result(self, job_id: str) -> dict[str, Any]:
         """``GET /v1/jobs/{job_id}/result``, checked by :func:`models.validate_result`."""
         endpoint = f"GET /v1/jobs/{job_id}/result"
-        data = self._json(self._request("GET", f"/v1/jobs/{job_id}/result"), endpoint)
-        return validate_result(data, job_id)
+        # NaN/Infinity literals are decoded here so that the check can name their field.
+        response = self._request("GET", f"/v1/jobs/{job_id}/result")
+        return validate_result(self._json(response, endpoint, allow_constants=True), job_id)
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -244,7 +245,7 @@ class CyclerClient:
         )
 
     @staticmethod
-    def _json(response: httpx.Response, endpoint: str) -> Any:
+    def _json(response: httpx.Response, endpoint: str, *, allow_constants: bool = False) -> Any:
         ctype = response.headers.get("content-type", "")
         media = ctype.split(";")[0].strip().lower()
         if media != "application/json" and not media.endswith("+json"):
@@ -252,6 +253,8 @@ class CyclerClient:
                 f"{endpoint}: expected content type application/json, got {ctype or 'none'!r}"
             )
         try:
+            if allow_constants:
+                return json.loads(response.content)
             return json.loads(response.content, parse_constant=_reject_constant)
         except (ValueError, UnicodeDecodeError) as exc:
             raise CyclerProtocolError(f"{endpoint}: the body is not valid JSON ({exc})") from exc
