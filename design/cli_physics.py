@@ -29,12 +29,27 @@ def _fmt(value: Any) -> str:
 
 
 def fit_eis_command(
-    file: Annotated[Path, typer.Argument(help="Impedance file: BioLogic .mpt/.mpr, Gamry .DTA or CSV.")],
-    circuit: Annotated[str | None, typer.Option(help="Circuit string, e.g. 'R0-p(R1,CPE1)-CPE2'. Default: chosen from the spectrum.")] = None,
-    area_cm2: Annotated[float | None, typer.Option("--area-cm2", help="Electrode area in cm2.")] = None,
-    thickness_cm: Annotated[float | None, typer.Option("--thickness-cm", help="Pellet thickness in cm.")] = None,
-    plot: Annotated[Path | None, typer.Option(help="Write a Nyquist + Bode plot of data and fit here (PNG).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object instead of tables.")] = False,
+    file: Annotated[
+        Path, typer.Argument(help="Impedance file: BioLogic .mpt/.mpr, Gamry .DTA or CSV.")
+    ],
+    circuit: Annotated[
+        str | None,
+        typer.Option(
+            help="Circuit string, e.g. 'R0-p(R1,CPE1)-CPE2'. Default: chosen from the spectrum."
+        ),
+    ] = None,
+    area_cm2: Annotated[
+        float | None, typer.Option("--area-cm2", help="Electrode area in cm2.")
+    ] = None,
+    thickness_cm: Annotated[
+        float | None, typer.Option("--thickness-cm", help="Pellet thickness in cm.")
+    ] = None,
+    plot: Annotated[
+        Path | None, typer.Option(help="Write a Nyquist + Bode plot of data and fit here (PNG).")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object instead of tables.")
+    ] = False,
 ) -> None:
     """Fit an equivalent circuit to an impedance file, with a Kramers-Kronig check.
 
@@ -62,7 +77,9 @@ def fit_eis_command(
     sigma_ms_cm = None
     if thickness_cm is not None and area is not None and r_used:
         r_electrolyte_ohm = sum(fit.params[n] for n in r_used)
-        sigma_ms_cm = float(conductivity_s_cm(r_electrolyte_ohm, thickness_cm, area)) * S_CM_TO_MS_CM
+        sigma_ms_cm = (
+            float(conductivity_s_cm(r_electrolyte_ohm, thickness_cm, area)) * S_CM_TO_MS_CM
+        )
     if plot is not None:
         plot_fit(fit, plot, title=f"{file.name}: {circuit}")
 
@@ -78,28 +95,46 @@ def fit_eis_command(
             "n_points": int(fit.frequency_hz.size),
             "n_inductive_dropped": fit.n_inductive_dropped,
             "notes": fit.notes,
-            "kk": {"m": kk.m, "mu": kk.mu, "max_abs_residual": kk.max_abs_residual, "passed": kk.passed},
+            "kk": {
+                "m": kk.m,
+                "mu": kk.mu,
+                "max_abs_residual": kk.max_abs_residual,
+                "passed": kk.passed,
+            },
             "sigma_ms_cm": sigma_ms_cm,
             "sigma_from": r_used,
         }
         typer.echo(json.dumps(payload, indent=2, default=float))
         return
 
-    _console.print(f"[bold]{file}[/]: {spectrum.n_points} points, {spectrum.frequency_hz.max():.4g} Hz to {spectrum.frequency_hz.min():.4g} Hz")
+    _console.print(
+        f"[bold]{file}[/]: {spectrum.n_points} points, {spectrum.frequency_hz.max():.4g} Hz to {spectrum.frequency_hz.min():.4g} Hz"
+    )
     _console.print(f"circuit [bold]{circuit}[/] ({reason})")
     table = Table("parameter", "value", "std. error", "unit")
     for name, value in fit.params.items():
-        table.add_row(name, f"{value:.5g}", f"{fit.stderr.get(name, float('nan')):.2g}", fit.units.get(name, ""))
+        table.add_row(
+            name,
+            f"{value:.5g}",
+            f"{fit.stderr.get(name, float('nan')):.2g}",
+            fit.units.get(name, ""),
+        )
     _console.print(table)
     _console.print(f"weighted chi-square {fit.chi2:.3g}; fitted {fit.frequency_hz.size} points")
     for note in fit.notes:
         _console.print(f"note: {note}")
     verdict = "[green]passed[/]" if kk.passed else "[red]failed[/]"
-    _console.print(f"Lin-KK: M = {kk.m}, mu = {kk.mu:.3f}, max |residual| = {kk.max_abs_residual:.2%}: {verdict}")
+    _console.print(
+        f"Lin-KK: M = {kk.m}, mu = {kk.mu:.3f}, max |residual| = {kk.max_abs_residual:.2%}: {verdict}"
+    )
     if sigma_ms_cm is not None:
-        _console.print(f"sigma = L / (R A) = [bold]{sigma_ms_cm:.4g} mS/cm[/] (R = {' + '.join(r_used)})")
+        _console.print(
+            f"sigma = L / (R A) = [bold]{sigma_ms_cm:.4g} mS/cm[/] (R = {' + '.join(r_used)})"
+        )
     elif thickness_cm is None:
-        _console.print("sigma: give --thickness-cm (and --area-cm2 unless the file has it) to compute it")
+        _console.print(
+            "sigma: give --thickness-cm (and --area-cm2 unless the file has it) to compute it"
+        )
     else:
         _console.print("sigma: the electrode area is unknown; give --area-cm2")
     if plot is not None:
@@ -107,10 +142,19 @@ def fit_eis_command(
 
 
 def analyze_command(
-    result_file: Annotated[Path, typer.Argument(help="A cycler result JSON (protocol v1, section Result).")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the row as one JSON object keyed by column name.")] = False,
-    plot_dir: Annotated[Path | None, typer.Option(help="Write plots of every fit, the decay and the staircase here.")] = None,
-    theoretical_density_g_cm3: Annotated[float, typer.Option(help="From the service's capabilities.")] = 3.244,
+    result_file: Annotated[
+        Path, typer.Argument(help="A cycler result JSON (protocol v1, section Result).")
+    ],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the row as one JSON object keyed by column name.")
+    ] = False,
+    plot_dir: Annotated[
+        Path | None,
+        typer.Option(help="Write plots of every fit, the decay and the staircase here."),
+    ] = None,
+    theoretical_density_g_cm3: Annotated[
+        float, typer.Option(help="From the service's capabilities.")
+    ] = 3.244,
 ) -> None:
     """Turn a cycler result into its measurement-table row."""
     from physics.results import analyze_result, plot_analysis
@@ -124,7 +168,9 @@ def analyze_command(
     try:
         payload = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise AnalysisError(f"{result_file}: not valid JSON ({exc.msg} at line {exc.lineno})") from exc
+        raise AnalysisError(
+            f"{result_file}: not valid JSON ({exc.msg} at line {exc.lineno})"
+        ) from exc
     try:
         analysis = analyze_result(payload, theoretical_density_g_cm3=theoretical_density_g_cm3)
     except AnalysisError as exc:

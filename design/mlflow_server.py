@@ -150,9 +150,12 @@ def start_server(
     """
     state_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_file or state_dir / "mlflow-server.log"
-    log = open(log_path, "ab")  # noqa: SIM115 - handed to the child process
+    log = open(log_path, "ab")  # handed to the child process
     process = subprocess.Popen(
-        server_command(spec), env=server_env(spec, state_dir=state_dir), stdout=log, stderr=log,
+        server_command(spec),
+        env=server_env(spec, state_dir=state_dir),
+        stdout=log,
+        stderr=log,
         cwd=state_dir,
     )
     log.close()

@@ -49,7 +49,9 @@ def resolve_tracking_uri(uri: str | None = None) -> str:
     return chosen
 
 
-def ensure_experiment(name: str, *, tracking_uri: str | None = None, tags: dict[str, str] | None = None) -> str:
+def ensure_experiment(
+    name: str, *, tracking_uri: str | None = None, tags: dict[str, str] | None = None
+) -> str:
     """Get or create the MLflow experiment ``name``; return its id.
 
     On the default SQLite store the experiment's artifacts go under ``mlruns/artifacts/``;

@@ -33,9 +33,7 @@ class Axis:
         if not (np.isfinite(self.min_value) and np.isfinite(self.max_value)):
             raise ConfigError(f"{self.name}: bounds must be finite numbers")
         if self.max_value < self.min_value:
-            raise ConfigError(
-                f"{self.name}: max {self.max_value} is below min {self.min_value}"
-            )
+            raise ConfigError(f"{self.name}: max {self.max_value} is below min {self.min_value}")
         if not (self.step > 0):
             raise ConfigError(f"{self.name}: step must be positive, got {self.step}")
 
@@ -65,9 +63,7 @@ class Axis:
 class RecipeSpace:
     """The three recipe axes; dwell is held at its default unless ``dwell_free``."""
 
-    zbo_fraction: Axis = field(
-        default_factory=lambda: Axis("zbo_fraction", 0.0, 0.5, 0.01)
-    )
+    zbo_fraction: Axis = field(default_factory=lambda: Axis("zbo_fraction", 0.0, 0.5, 0.01))
     sinter_temperature_c: Axis = field(
         default_factory=lambda: Axis("sinter_temperature_c", 900.0, 1300.0, 10.0)
     )
@@ -75,7 +71,9 @@ class RecipeSpace:
     dwell_free: bool = False
 
     @classmethod
-    def from_capabilities(cls, capabilities: dict[str, Any], *, dwell_free: bool = False) -> RecipeSpace:
+    def from_capabilities(
+        cls, capabilities: dict[str, Any], *, dwell_free: bool = False
+    ) -> RecipeSpace:
         """Build from the ``GET /v1/capabilities`` answer of a cycler service."""
         try:
             space = capabilities["recipe_space"]
@@ -90,7 +88,9 @@ class RecipeSpace:
                     None if spec.get("default") is None else float(spec["default"]),
                 )
         except (KeyError, TypeError, ValueError) as exc:
-            raise ConfigError(f"capabilities: recipe_space is incomplete or malformed ({exc!r})") from exc
+            raise ConfigError(
+                f"capabilities: recipe_space is incomplete or malformed ({exc!r})"
+            ) from exc
         return cls(dwell_free=dwell_free, **axes)
 
     @property

@@ -140,7 +140,9 @@ def _check_measurement(m: Any, index: int, job: str) -> tuple[str, float, dict[s
     return protocol, temperature_c, arrays
 
 
-def _spectrum(arrays: dict[str, np.ndarray], temperature_c: float, area_cm2: float, source: str) -> Spectrum:
+def _spectrum(
+    arrays: dict[str, np.ndarray], temperature_c: float, area_cm2: float, source: str
+) -> Spectrum:
     return Spectrum.from_arrays(
         arrays["frequency_hz"],
         arrays["z_real_ohm"],
@@ -203,7 +205,9 @@ def analyze_result(
         sinter_temperature_c=_number(
             recipe.get("sinter_temperature_c"), f"job {job}: recipe.sinter_temperature_c"
         ),
-        dwell_h=None if recipe.get("dwell_h") is None else _number(recipe["dwell_h"], f"job {job}: recipe.dwell_h"),
+        dwell_h=None
+        if recipe.get("dwell_h") is None
+        else _number(recipe["dwell_h"], f"job {job}: recipe.dwell_h"),
         status="ok",
         relative_density=density / theoretical_density_g_cm3,
         thickness_cm=thickness_cm,
@@ -228,14 +232,21 @@ def _fit(analysis: ResultAnalysis, key: str, spectrum: Spectrum, circuit: str) -
     return fit
 
 
-def _analyze_blocking(analysis: ResultAnalysis, checked: list, thickness_cm: float, area_cm2: float) -> None:
+def _analyze_blocking(
+    analysis: ResultAnalysis, checked: list, thickness_cm: float, area_cm2: float
+) -> None:
     temps: list[float] = []
     sigmas: list[float] = []
     for protocol, temperature_c, arrays in checked:
         if protocol != "eis_blocking":
             continue
         key = f"eis_blocking@{temperature_c:g}C"
-        fit = _fit(analysis, key, _spectrum(arrays, temperature_c, area_cm2, f"{analysis.job_id} {key}"), BLOCKING_CIRCUIT)
+        fit = _fit(
+            analysis,
+            key,
+            _spectrum(arrays, temperature_c, area_cm2, f"{analysis.job_id} {key}"),
+            BLOCKING_CIRCUIT,
+        )
         if fit is None:
             continue
         r_bulk, r_gb = fit.params["R0"], fit.params["R1"]
@@ -244,8 +255,12 @@ def _analyze_blocking(analysis: ResultAnalysis, checked: list, thickness_cm: flo
         sigmas.append(sigma_total)
         if math.isclose(temperature_c, ROOM_TEMPERATURE_C, abs_tol=0.5):
             analysis.row["sigma_total_ms_cm"] = sigma_total * S_CM_TO_MS_CM
-            analysis.row["sigma_bulk_ms_cm"] = float(conductivity_s_cm(r_bulk, thickness_cm, area_cm2)) * S_CM_TO_MS_CM
-            analysis.row["sigma_gb_ms_cm"] = float(conductivity_s_cm(r_gb, thickness_cm, area_cm2)) * S_CM_TO_MS_CM
+            analysis.row["sigma_bulk_ms_cm"] = (
+                float(conductivity_s_cm(r_bulk, thickness_cm, area_cm2)) * S_CM_TO_MS_CM
+            )
+            analysis.row["sigma_gb_ms_cm"] = (
+                float(conductivity_s_cm(r_gb, thickness_cm, area_cm2)) * S_CM_TO_MS_CM
+            )
     if temps and analysis.row["sigma_total_ms_cm"] is None:
         analysis.notes.append("eis_blocking: no spectrum at 25 C; sigma columns left empty")
     if len(set(temps)) >= 2:
@@ -253,7 +268,9 @@ def _analyze_blocking(analysis: ResultAnalysis, checked: list, thickness_cm: flo
         analysis.row["activation_energy_ev"] = analysis.arrhenius.activation_energy_ev
 
 
-def _analyze_polarization(analysis: ResultAnalysis, checked: list, thickness_cm: float, area_cm2: float) -> None:
+def _analyze_polarization(
+    analysis: ResultAnalysis, checked: list, thickness_cm: float, area_cm2: float
+) -> None:
     for protocol, _temperature_c, arrays in checked:
         if protocol != "dc_polarization":
             continue
@@ -272,10 +289,17 @@ def _analyze_polarization(analysis: ResultAnalysis, checked: list, thickness_cm:
 
 def _analyze_symmetric(analysis: ResultAnalysis, checked: list, area_cm2: float) -> None:
     for protocol, temperature_c, arrays in checked:
-        if protocol != "eis_symmetric" or not math.isclose(temperature_c, ROOM_TEMPERATURE_C, abs_tol=0.5):
+        if protocol != "eis_symmetric" or not math.isclose(
+            temperature_c, ROOM_TEMPERATURE_C, abs_tol=0.5
+        ):
             continue
         key = f"eis_symmetric@{temperature_c:g}C"
-        fit = _fit(analysis, key, _spectrum(arrays, temperature_c, area_cm2, f"{analysis.job_id} {key}"), SYMMETRIC_CIRCUIT)
+        fit = _fit(
+            analysis,
+            key,
+            _spectrum(arrays, temperature_c, area_cm2, f"{analysis.job_id} {key}"),
+            SYMMETRIC_CIRCUIT,
+        )
         if fit is None:
             return
         arcs = [("R1", "CPE1"), ("R2", "CPE2")]
@@ -319,7 +343,9 @@ def plot_analysis(analysis: ResultAnalysis, out_dir: str | Path) -> list[Path]:
         name = key.replace("@", "_").replace(".", "p")
         paths.append(plot_fit(fit, out / f"{stem}_{name}.png", title=f"{analysis.job_id} {key}"))
     if analysis.arrhenius is not None:
-        paths.append(_plot_arrhenius(analysis.arrhenius, out / f"{stem}_arrhenius.png", analysis.job_id))
+        paths.append(
+            _plot_arrhenius(analysis.arrhenius, out / f"{stem}_arrhenius.png", analysis.job_id)
+        )
     if analysis.polarization is not None:
         paths.append(plot_polarization(analysis.polarization, out / f"{stem}_polarization.png"))
     if analysis.ccd is not None:
@@ -342,7 +368,12 @@ def _plot_arrhenius(fit: ArrheniusFit, path: Path, title: str) -> Path:
     line = np.log(fit.prefactor_s_k_cm) - fit.activation_energy_ev / (BOLTZMANN_EV_PER_K * grid)
     fig, ax = plt.subplots(figsize=(5, 4))
     ax.plot(1000 / t_k, y, "o", label="measured")
-    ax.plot(1000 / grid, line, "-", label=f"Ea = {fit.activation_energy_ev:.3f} ± {fit.activation_energy_stderr_ev:.3f} eV")
+    ax.plot(
+        1000 / grid,
+        line,
+        "-",
+        label=f"Ea = {fit.activation_energy_ev:.3f} ± {fit.activation_energy_stderr_ev:.3f} eV",
+    )
     ax.set_xlabel("1000 / T (1/K)")
     ax.set_ylabel("ln(σ T / (S K/cm))")
     ax.set_title(f"{title}: Arrhenius")

@@ -19,7 +19,10 @@ INSTRUMENT_FILES = ROOT.parent / "shared" / "instrument-files"
 def gbs(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-c", "from design.cli import entrypoint; entrypoint()", *args],
-        capture_output=True, text=True, timeout=300, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
     )
 
 

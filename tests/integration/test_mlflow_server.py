@@ -12,6 +12,7 @@ from tests.integration.conftest import free_port
 
 pytestmark = pytest.mark.integration
 
+
 def test_basic_auth_refuses_unauthenticated_clients(tmp_path: Path, monkeypatch):
     spec = ServerSpec(
         backend_store_uri=f"sqlite:///{tmp_path / 'mlflow.db'}",
@@ -26,7 +27,9 @@ def test_basic_auth_refuses_unauthenticated_clients(tmp_path: Path, monkeypatch)
         assert anonymous.status_code == 401
         wrong = httpx.post(search, json={"max_results": 10}, auth=("admin", "wrong"), timeout=10)
         assert wrong.status_code == 401
-        admin = httpx.post(search, json={"max_results": 10}, auth=("admin", "a-Strong-test-password-1"), timeout=10)
+        admin = httpx.post(
+            search, json={"max_results": 10}, auth=("admin", "a-Strong-test-password-1"), timeout=10
+        )
         assert admin.status_code == 200
 
         import mlflow
@@ -36,7 +39,7 @@ def test_basic_auth_refuses_unauthenticated_clients(tmp_path: Path, monkeypatch)
         monkeypatch.delenv("MLFLOW_TRACKING_USERNAME", raising=False)
         monkeypatch.delenv("MLFLOW_TRACKING_PASSWORD", raising=False)
         monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-        with pytest.raises(MlflowException, match="401|Unauthorized|credentials"):
+        with pytest.raises(MlflowException, match=r"401|Unauthorized|credentials"):
             client.create_experiment("anonymous-should-fail")
         monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "admin")
         monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", "a-Strong-test-password-1")
@@ -46,7 +49,11 @@ def test_basic_auth_refuses_unauthenticated_clients(tmp_path: Path, monkeypatch)
 
 def test_postgres_backend_with_served_artifacts(tmp_path: Path, postgres_url: str):
     backend = postgres_url
-    spec = ServerSpec(backend_store_uri=backend, artifacts_destination=str(tmp_path / "artifacts"), port=free_port())
+    spec = ServerSpec(
+        backend_store_uri=backend,
+        artifacts_destination=str(tmp_path / "artifacts"),
+        port=free_port(),
+    )
     with start_server(spec, state_dir=tmp_path / "state"):
         import mlflow
 

@@ -24,8 +24,13 @@ pytestmark = pytest.mark.integration
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -41,11 +46,34 @@ def campaign_store(tmp_path_factory) -> dict:
         env = dict(os.environ, CYCLER_TOKEN=sim.token, GBS_MLRUNS_DIR=str(folder))
         env.pop("MLFLOW_TRACKING_URI", None)
         proc = subprocess.run(
-            [sys.executable, "-c", "from design.cli import entrypoint; entrypoint()",
-             "campaign", "run", "--cycler-url", sim.url, "--campaign", "ui-check", "--budget", "4",
-             "--batch-size", "2", "--strategy", "physics-gp", "--seed", "1",
-             "--tracking-uri", uri, "--db", db],
-            capture_output=True, text=True, timeout=600, env=env, cwd=ROOT,
+            [
+                sys.executable,
+                "-c",
+                "from design.cli import entrypoint; entrypoint()",
+                "campaign",
+                "run",
+                "--cycler-url",
+                sim.url,
+                "--campaign",
+                "ui-check",
+                "--budget",
+                "4",
+                "--batch-size",
+                "2",
+                "--strategy",
+                "physics-gp",
+                "--seed",
+                "1",
+                "--tracking-uri",
+                uri,
+                "--db",
+                db,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env=env,
+            cwd=ROOT,
         )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     import mlflow
@@ -72,10 +100,19 @@ def _find_png(client, run_id: str, path: str = "") -> str | None:
     return None
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium: apt-get install chromium (installed by .ci/run)")
+@pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="needs Debian's chromium: apt-get install chromium (installed by .ci/run)",
+)
 def test_campaign_in_the_mlflow_ui(campaign_store, tmp_path):
-    playwright = pytest.importorskip("playwright.sync_api", reason="needs the playwright package: pip install playwright")
-    exp, parent, client = campaign_store["experiment"], campaign_store["parent"], campaign_store["client"]
+    playwright = pytest.importorskip(
+        "playwright.sync_api", reason="needs the playwright package: pip install playwright"
+    )
+    exp, parent, client = (
+        campaign_store["experiment"],
+        campaign_store["parent"],
+        campaign_store["client"],
+    )
     metric = next(iter(sorted(parent.data.metrics)), None)
     assert metric is not None, "the parent run has no metrics"
     png = _find_png(client, parent.info.run_id)
@@ -116,7 +153,9 @@ def test_campaign_in_the_mlflow_ui(campaign_store, tmp_path):
         page.get_by_text(parts[-1], exact=True).first.click()
         image = page.locator("img[src^='data:image/png'], img[src^='blob:']").last
         image.wait_for()
-        page.wait_for_function("img => img.complete && img.naturalWidth > 100", arg=image.element_handle())
+        page.wait_for_function(
+            "img => img.complete && img.naturalWidth > 100", arg=image.element_handle()
+        )
         shot = screenshots / "ui-artifact.png"
         page.screenshot(path=str(shot))
         browser.close()

@@ -14,7 +14,12 @@ from physics.errors import AnalysisError
 from physics.results import analyze_result, plot_analysis
 from physics.table import MEASUREMENT_COLUMNS, validate_table
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "experiments" / "samples" / "example-result-x0.15-1050C.json"
+EXAMPLE = (
+    Path(__file__).resolve().parents[2]
+    / "experiments"
+    / "samples"
+    / "example-result-x0.15-1050C.json"
+)
 KB_EV = 8.617333262e-5
 
 
@@ -55,22 +60,40 @@ def _synthetic_result(
         z = rb_ohm * scale + _arc(w, rgb_ohm * scale, 2e-9, 0.9) + 1 / (1e-6 * (1j * w) ** 0.85)
         z = noisy(z)
         measurements.append(
-            {"protocol": "eis_blocking", "temperature_c": t_c, "electrodes": "Au",
-             "frequency_hz": f.tolist(), "z_real_ohm": z.real.tolist(), "z_imag_ohm": z.imag.tolist()}
+            {
+                "protocol": "eis_blocking",
+                "temperature_c": t_c,
+                "electrodes": "Au",
+                "frequency_hz": f.tolist(),
+                "z_real_ohm": z.real.tolist(),
+                "z_imag_ohm": z.imag.tolist(),
+            }
         )
     t = np.logspace(-1, np.log10(7200), 200)
     i0 = 0.5 / (rb_ohm + rgb_ohm)
     current = i0 * (t_e + (1 - t_e) * np.exp(-t / 150.0))
     current = current * (1 + 0.002 * rng.standard_normal(t.size))
     measurements.append(
-        {"protocol": "dc_polarization", "temperature_c": 25.0, "electrodes": "Au", "voltage_v": 0.5,
-         "time_s": t.tolist(), "current_a": current.tolist()}
+        {
+            "protocol": "dc_polarization",
+            "temperature_c": 25.0,
+            "electrodes": "Au",
+            "voltage_v": 0.5,
+            "time_s": t.tolist(),
+            "current_a": current.tolist(),
+        }
     )
     z = rb_ohm + _arc(w, rgb_ohm, 2e-9, 0.9) + _arc(w, rint_ohm, 2e-5, 0.85)
     z = noisy(z)
     measurements.append(
-        {"protocol": "eis_symmetric", "temperature_c": 25.0, "electrodes": "Na",
-         "frequency_hz": f.tolist(), "z_real_ohm": z.real.tolist(), "z_imag_ohm": z.imag.tolist()}
+        {
+            "protocol": "eis_symmetric",
+            "temperature_c": 25.0,
+            "electrodes": "Na",
+            "frequency_hz": f.tolist(),
+            "z_real_ohm": z.real.tolist(),
+            "z_imag_ohm": z.imag.tolist(),
+        }
     )
     # Staircase: 0.05 -> 1.0 mA/cm2, 5 cycles per step, 1800 s half cycles, sampled every 60 s.
     asr_ohm_cm2 = (rb_ohm + rgb_ohm + rint_ohm) * area
@@ -86,7 +109,10 @@ def _synthetic_result(
                 if shorted:
                     v = sign * j * 1e-3 * 2.0 + 2e-4 * rng.standard_normal()
                 else:
-                    v = sign * j * 1e-3 * asr_ohm_cm2 * (1 + 0.3 * (1 - math.exp(-s / 5))) + 2e-4 * rng.standard_normal()
+                    v = (
+                        sign * j * 1e-3 * asr_ohm_cm2 * (1 + 0.3 * (1 - math.exp(-s / 5)))
+                        + 2e-4 * rng.standard_normal()
+                    )
                 times.append(clock)
                 currents.append(sign * j)
                 volts.append(v)
@@ -94,14 +120,29 @@ def _synthetic_result(
         if shorted:
             break
     measurements.append(
-        {"protocol": "ccd_staircase", "temperature_c": 25.0, "electrodes": "Na",
-         "start_ma_cm2": 0.05, "step_ma_cm2": 0.05, "max_ma_cm2": 1.0, "cycles_per_step": 5,
-         "half_cycle_s": 1800.0, "time_s": times, "current_ma_cm2": currents, "voltage_v": volts}
+        {
+            "protocol": "ccd_staircase",
+            "temperature_c": 25.0,
+            "electrodes": "Na",
+            "start_ma_cm2": 0.05,
+            "step_ma_cm2": 0.05,
+            "max_ma_cm2": 1.0,
+            "cycles_per_step": 5,
+            "half_cycle_s": 1800.0,
+            "time_s": times,
+            "current_ma_cm2": currents,
+            "voltage_v": volts,
+        }
     )
     return {
         "job_id": "j-synthetic",
         "recipe": {"zbo_fraction": 0.2, "sinter_temperature_c": 1000.0, "dwell_h": 6.0},
-        "sample": {"sample_id": "S-syn", "thickness_cm": thickness, "area_cm2": area, "bulk_density_g_cm3": 3.2},
+        "sample": {
+            "sample_id": "S-syn",
+            "thickness_cm": thickness,
+            "area_cm2": area,
+            "bulk_density_g_cm3": 3.2,
+        },
         "measurements": measurements,
     }
 
@@ -117,7 +158,9 @@ def test_example_result_gives_a_complete_plausible_row(example):
     assert 0.05 < row["sigma_total_ms_cm"] < 10
     assert row["sigma_total_ms_cm"] < min(row["sigma_bulk_ms_cm"], row["sigma_gb_ms_cm"])
     # series resistances: 1/sigma_total = 1/sigma_bulk + 1/sigma_gb
-    assert 1 / row["sigma_total_ms_cm"] == pytest.approx(1 / row["sigma_bulk_ms_cm"] + 1 / row["sigma_gb_ms_cm"], rel=1e-9)
+    assert 1 / row["sigma_total_ms_cm"] == pytest.approx(
+        1 / row["sigma_bulk_ms_cm"] + 1 / row["sigma_gb_ms_cm"], rel=1e-9
+    )
     assert 0.1 < row["activation_energy_ev"] < 0.6
     assert 0 < row["electronic_fraction"] < 1
     assert row["r_int_ohm_cm2"] > 0
@@ -132,7 +175,9 @@ def test_synthetic_result_recovers_the_truth():
     area, thickness = 0.785, 0.095
     expected_total = thickness / ((truth["rb_ohm"] + truth["rgb_ohm"]) * area) * 1000
     assert row["sigma_total_ms_cm"] == pytest.approx(expected_total, rel=0.03)
-    assert row["sigma_bulk_ms_cm"] == pytest.approx(thickness / (truth["rb_ohm"] * area) * 1000, rel=0.08)
+    assert row["sigma_bulk_ms_cm"] == pytest.approx(
+        thickness / (truth["rb_ohm"] * area) * 1000, rel=0.08
+    )
     assert row["activation_energy_ev"] == pytest.approx(truth["ea_ev"], abs=0.02)
     assert row["electronic_fraction"] == pytest.approx(truth["t_e"], rel=0.1)
     assert row["r_int_ohm_cm2"] == pytest.approx(truth["rint_ohm"] * area, rel=0.1)
@@ -148,7 +193,7 @@ def test_broken_payloads_are_rejected_naming_the_problem(example):
         analyze_result(bad)
     bad = copy.deepcopy(example)
     del bad["measurements"][3]["current_a"]
-    with pytest.raises(AnalysisError, match="dc_polarization.*current_a"):
+    with pytest.raises(AnalysisError, match=r"dc_polarization.*current_a"):
         analyze_result(bad)
     bad = copy.deepcopy(example)
     bad["measurements"][5]["voltage_v"] = bad["measurements"][5]["voltage_v"][:-3]
@@ -168,10 +213,16 @@ def test_broken_payloads_are_rejected_naming_the_problem(example):
 
 def test_only_requested_protocols_fill_their_columns(example):
     partial = copy.deepcopy(example)
-    partial["measurements"] = [m for m in partial["measurements"] if m["protocol"] == "eis_blocking"]
+    partial["measurements"] = [
+        m for m in partial["measurements"] if m["protocol"] == "eis_blocking"
+    ]
     row = analyze_result(partial).row
     assert row["sigma_total_ms_cm"] is not None
-    assert row["electronic_fraction"] is None and row["ccd_ma_cm2"] is None and row["r_int_ohm_cm2"] is None
+    assert (
+        row["electronic_fraction"] is None
+        and row["ccd_ma_cm2"] is None
+        and row["r_int_ohm_cm2"] is None
+    )
 
 
 def test_plots_are_written(example, tmp_path):
