@@ -7,20 +7,26 @@ V ~ ASR * j (ASR = area-specific resistance, ohm cm2; V in V and j in mA/cm2 giv
 ASR = 1000 * V / j). A Na dendrite through the pellet shorts the cell: the voltage collapses
 towards zero and becomes ohmic with a tiny resistance, dominated by noise.
 
-Detection (per half cycle, on the apparent ASR r = 1000 |V| / |j| in ohm cm2):
-    * the half cycle's level is the median of r over its second half (after the transient);
+Detection (per half cycle, on the signed apparent ASR s = 1000 V / j in ohm cm2, positive for
+a healthy cell, ~0 after a short however large the noise; a data set whose V has the opposite
+sign convention is flipped first):
+    * the half cycle's level is the median of s over its second half (after the transient);
     * its reference is the median level of the healthy half cycles of the previous
       2 * cycles_per_step half cycles (one step: the reference follows a slowly changing,
-      e.g. Butler-Volmer, polarization); in the very first half cycle, r of its first points;
+      e.g. Butler-Volmer, polarization); in the very first half cycle, the largest r of its
+      first points;
     * the half cycle has *collapsed* if its level < ``collapse_ratio`` (0.2) x reference, or if
-      it is noise-like (sign of V agreeing with the sign of j in < 70 % of its points) and its
+      it is noise-like (sign of V agreeing with the sign of j in < 80 % of its points) and its
       level < 0.5 x reference;
     * a collapse is a short if it persists: at least 80 % of the later half cycles have also
       collapsed. A collapse that recovers is reported in ``notes`` and ignored;
-    * a cell whose voltage is noise-like or below ``short_asr_ohm_cm2`` (5 ohm cm2; a ~1 mm NZSP
-      pellet cannot go below ~50 ohm cm2) from the first point is shorted from the start.
-The short time is the first point, from the start of the half cycle before the collapsed one,
-after which at least 80 % of the next 10 points have collapsed.
+    * a cell whose first half cycle has a median r = 1000 |V| / |j| below
+      ``short_asr_ohm_cm2`` (5 ohm cm2; a ~1 mm NZSP pellet cannot go below ~50 ohm cm2) or a
+      voltage sign that follows j in < 60 % of its points (pure noise) is shorted from the
+      start.
+The short time is the mean-shift change point of s between the start of the second half cycle
+before the collapsed one and the end of the collapsed one (the split minimizing the summed
+squared deviations from the two parts' means).
 
 Outputs: ``ccd_ma_cm2`` is the current density of the step in which the cell shorted;
 ``last_passed_ma_cm2`` the step before it (None when it shorted on the first step). Without a
@@ -42,7 +48,8 @@ from physics.errors import AnalysisError
 
 __all__ = ["CCDResult", "CCDStep", "analyze_ccd", "plot_ccd"]
 
-_SIGN_AGREEMENT_NOISY = 0.7
+_SIGN_AGREEMENT_NOISY = 0.8  # below: noise-like half cycle (healthy cells: ~1, noise: ~0.5)
+_SIGN_AGREEMENT_RANDOM = 0.6  # below over the whole first half cycle: shorted from the start
 _PERSIST_FRACTION = 0.8
 _LEVEL_TOL = 0.05  # of a step, or of start, for assigning |j| to a staircase level
 
@@ -215,6 +222,18 @@ def _segments(k: np.ndarray, j: np.ndarray) -> list[tuple[int, int, int]]:
     return segs
 
 
+def _change_point(x: np.ndarray) -> int:
+    """Index p of a mean shift in x: minimizes SSE(x[:p]) + SSE(x[p:]) (p = 0: from the first)."""
+    n = x.size
+    c1 = np.concatenate([[0.0], np.cumsum(x)])
+    c2 = np.concatenate([[0.0], np.cumsum(x * x)])
+    p = np.arange(n)  # split before index p; the second part is never empty
+    sse_before = c2[p] - np.divide(c1[p] ** 2, p, out=np.zeros(n), where=p > 0)
+    m = n - p
+    sse_after = (c2[n] - c2[p]) - (c1[n] - c1[p]) ** 2 / m
+    return int(np.argmin(sse_before + sse_after))
+
+
 def analyze_ccd(
     time_s: Any,
     current_ma_cm2: Any,
@@ -265,13 +284,21 @@ def analyze_ccd(
     k = _levels(t, j, start_ma_cm2, step_ma_cm2, max_ma_cm2)
     segs = _segments(k, j)
     active = k >= 0
-    r = np.full(t.size, np.nan)
-    r[active] = 1000.0 * np.abs(v[active]) / np.abs(j[active])
-    agree = np.sign(v) == np.sign(j)
     notes: list[str] = []
+    # polarity convention: a healthy cell's V follows j; flip an instrument's opposite sign
+    first_i0, first_i1, _ = segs[0]
+    v_cell = v
+    if float(np.median(v[first_i0:first_i1] * np.sign(j[first_i0:first_i1]))) < 0:
+        v_cell = -v
+        notes.append("voltage sign opposite to the current's in the data: flipped for analysis")
+    r = np.full(t.size, np.nan)  # apparent ASR, ohm cm2
+    r[active] = 1000.0 * np.abs(v[active]) / np.abs(j[active])
+    s_signed = np.full(t.size, np.nan)  # signed apparent ASR: ~0 after a short, whatever noise
+    s_signed[active] = 1000.0 * v_cell[active] / j[active]
+    agree = np.sign(v_cell) == np.sign(j)
 
     def level(i0: int, i1: int) -> float:
-        return float(np.median(r[i0 + (i1 - i0) // 2 : i1]))
+        return float(np.median(s_signed[i0 + (i1 - i0) // 2 : i1]))
 
     def collapsed(i0: int, i1: int, ref: float) -> bool:
         lev = level(i0, i1)
@@ -283,22 +310,22 @@ def analyze_ccd(
     short_seg: int | None = None
     ref = float("nan")
     from_start = False
-    first_i0, first_i1, _ = segs[0]
-    n_head = max(3, (first_i1 - first_i0) // 5)
-    head = r[first_i0 : first_i0 + n_head]
-    if float(np.median(head)) < short_asr_ohm_cm2 or (
-        float(np.mean(agree[first_i0 : first_i0 + n_head])) < _SIGN_AGREEMENT_NOISY
+    first_level = level(first_i0, first_i1)
+    first_agree = float(np.mean(agree[first_i0:first_i1]))
+    if float(np.median(r[first_i0:first_i1])) < short_asr_ohm_cm2 or (
+        first_agree < _SIGN_AGREEMENT_RANDOM
     ):
-        from_start, short_seg, ref = True, 0, float(np.median(head))
+        from_start, short_seg, ref = True, 0, first_level
         notes.append(
-            f"shorted from the first point: apparent ASR {ref:.3g} ohm cm2 and noise-like voltage"
+            f"shorted from the first point: apparent ASR {first_level:.3g} ohm cm2, voltage sign "
+            f"follows the current in {first_agree:.0%} of the first half cycle"
         )
     else:
         for s, (i0, i1, _) in enumerate(segs):
             ref = (
                 float(np.median(healthy[-2 * cycles_per_step :]))
                 if healthy
-                else float(np.median(r[i0 : i0 + max(3, (i1 - i0) // 5)]))
+                else float(np.max(s_signed[i0 : i0 + max(3, (i1 - i0) // 5)]))
             )
             if not collapsed(i0, i1, ref):
                 healthy.append(level(i0, i1))
@@ -317,17 +344,10 @@ def analyze_ccd(
         if from_start:
             short_index = first_i0
         else:
-            low = (r < collapse_ratio * ref) | (~agree & (r < 0.5 * ref))
-            search_from = segs[short_seg - 1][0] if short_seg > 0 else segs[0][0]
-            seg_end = segs[short_seg][1]
-            for i in range(search_from, seg_end):
-                if active[i] and low[i]:
-                    window = low[i : min(i + 10, t.size)][active[i : min(i + 10, t.size)]]
-                    if np.mean(window) >= _PERSIST_FRACTION:
-                        short_index = i
-                        break
-            if short_index is None:  # pragma: no cover - the collapsed half cycle has low points
-                short_index = segs[short_seg][0]
+            # a noisy collapse may be flagged a half cycle or two late: look back two
+            idx = np.arange(segs[max(short_seg - 2, 0)][0], segs[short_seg][1])
+            idx = idx[active[idx]]
+            short_index = int(idx[_change_point(s_signed[idx])])
         k_short = int(k[short_index])
     else:
         k_short = -1
