@@ -364,13 +364,13 @@ def analyze_ccd(
         complete = len(mine) >= 2 * cycles_per_step and kk != k_short
         steps.append(CCDStep(j_of(kk), pol, kk == k_short, len(mine), complete))
 
-    if short_seg is not None:
+    if short_index is not None:
         ccd = j_of(k_short)
         censored = False
         previous = [s for s in steps if s.current_density_ma_cm2 < ccd]
         last_passed = previous[-1].current_density_ma_cm2 if previous else None
         after = np.arange(short_index, t.size)[active[short_index:]]
-        short_asr = float(1000.0 * np.sum(v[after] * j[after]) / np.sum(j[after] ** 2))
+        short_asr = float(1000.0 * np.sum(v_cell[after] * j[after]) / np.sum(j[after] ** 2))
         pre_ref = ref
         later_steps = int(k.max()) - k_short
         if later_steps > 0:
