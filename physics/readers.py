@@ -14,7 +14,8 @@ Sign conventions of the formats:
       a negated one (``-Im(Z)/Ohm``, ``-z_imag_ohm``, ``-Z''``...) is negated back.
 
 Accepted CSV headers (case, spaces and quotes ignored; a unit suffix ``/Hz``, ``(Hz)``,
-``[Hz]``, ``_hz`` resp. ``/Ohm``, ``(Ohm)``, ``[Ohm]``, ``_ohm`` is optional):
+``[Hz]``, ``_hz`` resp. ``/Ohm``, ``(Ohm)``, ``[Ohm]``, ``_ohm``, also ``Ohms`` or ``Ω``, is
+optional):
     * frequency: ``frequency_hz``, ``frequency``, ``freq``, ``f`` (e.g. ``freq/Hz``).
     * real part: ``z_real_ohm``, ``z_real``, ``zreal``, ``z_re``, ``zre``, ``re(z)``, ``rez``,
       ``re_z``, ``z'``, ``real`` (e.g. ``Re(Z)/Ohm``).
@@ -73,7 +74,7 @@ CSV_IMAG_NAMES: frozenset[str] = frozenset(
 )
 _NEG_PREFIXES = ("-", "minus_", "neg_")
 _HZ_SUFFIX = re.compile(r"(/hz|\(hz\)|\[hz\]|_hz)$")
-_OHM_SUFFIX = re.compile(r"(/ohm|\(ohm\)|\[ohm\]|_ohm)$")
+_OHM_SUFFIX = re.compile(r"(/ohms?|\(ohms?\)|\[ohms?\]|_ohms?)$")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -92,13 +93,22 @@ def _read_bytes(path: Path) -> bytes:
     return data
 
 
-def _read_text(path: Path, what: str) -> str:
-    """Read a text export as latin-1 (every byte decodes; instruments write latin-1 units)."""
+def _read_text(path: Path, what: str, *, utf8_first: bool = False) -> str:
+    """Read a text export as latin-1 (every byte decodes; instruments write latin-1 units).
+
+    With ``utf8_first`` (CSV written by scripts) UTF-8 is tried first; a UTF-8 BOM always
+    selects UTF-8.
+    """
     data = _read_bytes(path)
     if b"\x00" in data[:4096]:
         raise _fail(path, f"binary content (NUL bytes), not a {what} text export")
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8", errors="replace")
+    if utf8_first:
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
     return data.decode("latin-1")
 
 
@@ -498,7 +508,8 @@ def read_csv_spectrum(
     """Read a delimited text spectrum with a header row (accepted headers: module docstring).
 
     Args:
-        path: the CSV file (``,``, ``;`` or tab delimited; ``#`` comment lines).
+        path: the CSV file (UTF-8, else latin-1; ``,``, ``;`` or tab delimited; ``#`` comment
+            lines).
         area_cm2: electrode area in cm2, overrides a ``# area_cm2: ...`` comment.
         temperature_c: temperature in C, overrides a ``# temperature_c: ...`` comment.
 
@@ -507,7 +518,7 @@ def read_csv_spectrum(
             short or non-numeric row.
     """
     path = Path(path)
-    text = _read_text(path, "CSV")
+    text = _read_text(path, "CSV", utf8_first=True)
     comments: dict[str, str] = {}
     content: list[tuple[int, str]] = []
     for k, line in enumerate(text.splitlines(), start=1):

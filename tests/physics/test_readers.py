@@ -184,6 +184,26 @@ def test_csv_aliases_and_signs(tmp_path):
     assert read_spectrum(p).z_ohm.imag.tolist() == [-2, -2, -2]
 
 
+def test_csv_unit_spellings(tmp_path):
+    p = tmp_path / "units.csv"
+    p.write_text("Frequency [Hz],Zre (ohms),Im(Z) [Ω]\n3,1,-2\n2,1,-2\n1,1,-2\n", encoding="utf-8")
+    s = read_spectrum(p)
+    assert s.z_ohm.tolist() == [1 - 2j] * 3
+
+
+def test_mpt_decimal_comma_and_signed_imag(tmp_path):
+    p = tmp_path / "fr.mpt"
+    p.write_bytes(
+        "EC-Lab ASCII FILE\nNb header lines : 4\nElectrode surface area : 78,5 mm²\n"
+        "freq/Hz\tRe(Z)/Ohm\tIm(Z)/Ohm\t\n1,0E+03\t10,5\t-1,5\t\n1,0E+02\t20\t-3\t\n"
+        "1,0E+01\t30\t-2\t\n".encode("latin-1")
+    )
+    s = read_spectrum(p)
+    np.testing.assert_allclose(s.frequency_hz, [1e3, 1e2, 1e1])
+    np.testing.assert_allclose(s.z_ohm, [10.5 - 1.5j, 20 - 3j, 30 - 2j])
+    assert s.area_cm2 == pytest.approx(0.785)  # 78.5 mm2
+
+
 # --------------------------------------------------------------------------- .mpr
 def _minimal_mpr(path: Path, f, re_z, minus_im_z) -> None:
     """Write a minimal EC-Lab .mpr (settings + version-2 data module) that galvani can read."""
