@@ -273,3 +273,32 @@ def test_csv_round_trip(tmp_path_factory, rows, negated):
     np.testing.assert_array_equal(s.frequency_hz, arr[:, 0])
     np.testing.assert_array_equal(s.z_ohm.real, arr[:, 1])
     np.testing.assert_array_equal(s.z_ohm.imag, arr[:, 2])
+
+
+@settings(max_examples=20, deadline=None)
+@given(rows=st.lists(st.tuples(st.floats(1e-3, 1e7), finite, finite), min_size=3, max_size=20))
+def test_mpt_and_dta_round_trip(tmp_path_factory, rows):
+    folder = tmp_path_factory.mktemp("rt")
+    arr = np.asarray(rows)
+    mpt = folder / "s.mpt"
+    body = "".join(f"{f!r}\t{r!r}\t{-i!r}\t\n" for f, r, i in rows)
+    mpt.write_bytes(
+        (
+            "EC-Lab ASCII FILE\nNb header lines : 5\n\nElectrode surface area : 0.785 cm²\n"
+            "freq/Hz\tRe(Z)/Ohm\t-Im(Z)/Ohm\t\n" + body
+        ).encode("latin-1")
+    )
+    dta = folder / "s.DTA"
+    table = "".join(f"\t{k}\t{f!r}\t{r!r}\t{i!r}\n" for k, (f, r, i) in enumerate(rows))
+    dta.write_bytes(
+        (
+            "EXPLAIN\nTAG\tEISPOT\nAREA\tQUANT\t0.5\t&Area (cm^2)\n"
+            f"ZCURVE\tTABLE\t{len(rows)}\n\tPt\tFreq\tZreal\tZimag\n\t#\tHz\tohm\tohm\n" + table
+        ).encode("latin-1")
+    )
+    for path, area in ((mpt, 0.785), (dta, 0.5)):
+        s = read_spectrum(path)
+        np.testing.assert_array_equal(s.frequency_hz, arr[:, 0])
+        np.testing.assert_array_equal(s.z_ohm.real, arr[:, 1])
+        np.testing.assert_array_equal(s.z_ohm.imag, arr[:, 2])
+        assert s.area_cm2 == area
