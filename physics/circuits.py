@@ -129,9 +129,11 @@ def L(p: list[np.ndarray], omega: np.ndarray) -> tuple[np.ndarray, list[np.ndarr
 def CPE(p: list[np.ndarray], omega: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
     """Constant-phase element: Z = 1 / (Q (j omega)^alpha), Q = CPE_0, alpha = CPE_1."""
     q, a = p
-    log_jw = np.log(omega) + 0.5j * np.pi  # ln(j omega)
-    z = np.exp(-a * log_jw) / q
-    return z, [-z / q, -z * log_jw]
+    log_w = np.log(omega)
+    # (j omega)^-a = omega^-a exp(-j a pi/2): a real power times a phase per parameter set
+    phase = np.cos(0.5 * np.pi * a) - 1j * np.sin(0.5 * np.pi * a)
+    z = (np.exp(-a * log_w) / q) * phase
+    return z, [-z / q, -z * (log_w + 0.5j * np.pi)]  # dZ/dalpha = -Z ln(j omega)
 
 
 @element(num_params=1, units=["Ohm s^-0.5"])

@@ -150,7 +150,11 @@ def _fit_core(
     inv_re = np.where(keep, 1.0 / np.maximum(s_re, 1e-300), 0.0)
     inv_im = np.where(keep, 1.0 / np.maximum(s_im, 1e-300), 0.0)
     theta0 = transform.to_theta(guesses)
-    theta, cost, conv = levenberg_marquardt(circ, transform, f, z, inv_re, inv_im, theta0)
+    # a short first pass: most spectra converge in < 10 steps; the rest continue below,
+    # alongside fresh starting points
+    theta, cost, conv = levenberg_marquardt(
+        circ, transform, f, z, inv_re, inv_im, theta0, max_iter=40
+    )
     used = np.ones(len(z), dtype=int)
     params = transform.to_params(theta)[0]
     n_keep = keep.sum(axis=1)
@@ -173,18 +177,24 @@ def _fit_core(
     redo |= np.any(params[:, is_r] > 100 * np.abs(z).max(axis=1, keepdims=True), axis=1)
     which = np.flatnonzero(redo)
     if which.size and n_starts > 1:
-        starts = np.concatenate(
-            [restart_guesses(circ, guesses[i], n_starts, seed=int(i))[1:] for i in which]
+        # per flagged spectrum: its first-pass end point, then n_starts - 1 new starts
+        th_starts = np.concatenate(
+            [
+                np.vstack([theta[i], transform.to_theta(
+                    _inside(restart_guesses(circ, guesses[i], n_starts, seed=int(i))[1:], transform)
+                )])
+                for i in which
+            ]
         )
-        rep = np.repeat(which, n_starts - 1)
+        rep = np.repeat(which, n_starts)
         th2, c2, cv2 = levenberg_marquardt(
-            circ, transform, f, z[rep], inv_re[rep], inv_im[rep], transform.to_theta(starts)
+            circ, transform, f, z[rep], inv_re[rep], inv_im[rep], th_starts, max_iter=150
         )
-        c2 = c2.reshape(which.size, n_starts - 1)
+        c2 = c2.reshape(which.size, n_starts)
         best = np.argmin(c2, axis=1)
         best_cost = c2[np.arange(which.size), best]
-        flat = np.arange(which.size) * (n_starts - 1) + best
-        better = best_cost < cost[which]
+        flat = np.arange(which.size) * n_starts + best
+        better = best_cost <= cost[which]
         upd = which[better]
         theta[upd] = th2[flat[better]]
         cost[upd] = best_cost[better]

@@ -33,15 +33,17 @@ def _smooth(y: np.ndarray) -> np.ndarray:
     return s
 
 
-def arc_peaks(frequency_hz: np.ndarray, neg_imag_ohm: np.ndarray, k: int) -> list[int]:
+def arc_peaks(
+    frequency_hz: np.ndarray, neg_imag_ohm: np.ndarray, k: int, smoothed: np.ndarray | None = None
+) -> list[int]:
     """Indices of up to ``k`` peaks of -Z'' (frequency sorted high to low), highest first by size.
 
     Local maxima of the smoothed -Z'' are ranked by height; peaks closer than 0.8 decade to a
     taller one are skipped. Returned in order of decreasing frequency.
     """
-    y = _smooth(neg_imag_ohm)
-    n = y.size
-    cand = [i for i in range(1, n - 1) if y[i] >= y[i - 1] and y[i] >= y[i + 1] and y[i] > 0]
+    y = _smooth(neg_imag_ohm) if smoothed is None else smoothed
+    inner = (y[1:-1] >= y[:-2]) & (y[1:-1] >= y[2:]) & (y[1:-1] > 0)
+    cand = (np.flatnonzero(inner) + 1).tolist()
     cand.sort(key=lambda i: -y[i])
     logf = np.log10(frequency_hz)
     chosen: list[int] = []
@@ -62,9 +64,20 @@ def _circle_alpha(z: np.ndarray) -> float | None:
     x, y = z.real, -z.imag
     if x.size < 4:
         return None
-    a = np.column_stack([x, y, np.ones_like(x)])
-    b = -(x * x + y * y)
-    sol, *_ = np.linalg.lstsq(a, b, rcond=None)
+    # normal equations of the linear fit, on centred and scaled coordinates for conditioning
+    x0, y0 = x.mean(), y.mean()
+    scale = max(float(np.abs(x - x0).max()), float(np.abs(y - y0).max()), 1e-300)
+    u, v = (x - x0) / scale, (y - y0) / scale
+    b = -(u * u + v * v)
+    m = np.array([[u @ u, u @ v, u.sum()], [u @ v, v @ v, v.sum()], [u.sum(), v.sum(), u.size]])
+    try:
+        d, e, g = np.linalg.solve(m, np.array([u @ b, v @ b, b.sum()]))
+    except np.linalg.LinAlgError:
+        return None
+    # back to Z coordinates: centre (x0 + scale uc, y0 + scale vc), r^2 = scale^2 (uc^2 + vc^2 - g)
+    uc, vc = -d / 2, -e / 2
+    xc, yc = x0 + scale * uc, y0 + scale * vc
+    sol = (-2 * xc, -2 * yc, xc * xc + yc * yc - scale * scale * (uc * uc + vc * vc - g))
     xc, yc = -sol[0] / 2, -sol[1] / 2
     r2 = xc * xc + yc * yc - sol[2]
     if not np.isfinite(r2) or r2 <= yc * yc:
@@ -118,8 +131,8 @@ def guess_vector(circuit: Circuit, frequency_hz: np.ndarray, z_ohm: np.ndarray) 
             guess[node.start], guess[node.start + 1] = q, alpha
             z_rest = z_rest - 1 / (q * (1j * omega) ** alpha)
     arcs = [node for node in top if _is_arc(node)]
-    peaks = arc_peaks(frequency_hz, -z_rest.imag, len(arcs))
     y = _smooth(-z_rest.imag)
+    peaks = arc_peaks(frequency_hz, -z_rest.imag, len(arcs), smoothed=y)
     # arcs without a peak of their own get apexes spread over the frequency range
     logf = np.log10(frequency_hz)
     while len(peaks) < len(arcs):
