@@ -85,7 +85,9 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=200, help="number of spectra for our batch fit")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--repeat", type=int, default=3, help="timing runs of ours (best is shown)")
-    ap.add_argument("--n-impedance", type=int, default=50, help="subset fitted by impedance.py (0 = skip)")
+    ap.add_argument(
+        "--n-impedance", type=int, default=50, help="subset fitted by impedance.py (0 = skip)"
+    )
     args = ap.parse_args()
 
     f, true, z = synthetic(args.n, args.seed)
@@ -101,8 +103,10 @@ def main() -> None:
     restarted = sum(r.n_starts_used > 1 for r in results)
     n_imp = min(args.n_impedance, args.n)
 
-    print(f"EIS fit benchmark: {CIRCUIT}, {args.n} spectra, seed {args.seed}, 71 points "
-          "(1 MHz-0.1 Hz), 1 % noise")
+    print(
+        f"EIS fit benchmark: {CIRCUIT}, {args.n} spectra, seed {args.seed}, 71 points "
+        "(1 MHz-0.1 Hz), 1 % noise"
+    )
     print(f"ours: fit_batch, automatic guesses, {restarted} spectra refitted with multi-start")
     rows = [("ours (all)", args.n, t_ours, cpu_ours, *scores(ours, true))]
     if n_imp:
@@ -113,15 +117,21 @@ def main() -> None:
         rows.append(
             ("impedance.py 1.7.1", n_imp, t_imp, cpu_imp, *scores(order_arcs(imp), true[:n_imp]))
         )
-        print(f"impedance.py: CustomCircuit.fit, one generic guess {GENERIC_GUESS}, "
-              f"first {n_imp} spectra only (slow)")
+        print(
+            f"impedance.py: CustomCircuit.fit, one generic guess {GENERIC_GUESS}, "
+            f"first {n_imp} spectra only (slow)"
+        )
     head = (
         f"{'method':<20}{'spectra':>8}{'wall s':>9}{'cpu s':>8}{'spectra/s':>11}{'gross %':>9}  "
         + "".join(f"{n:>8}" for n in names)
     )
-    print(f"ours timed as the best of {args.repeat} runs; spectra/s from wall time; "
-          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    print("gross % = share with R0, R1 or R2 more than 20 % off; then the median relative error (%)")
+    print(
+        f"ours timed as the best of {args.repeat} runs; spectra/s from wall time; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
+    print(
+        "gross % = share with R0, R1 or R2 more than 20 % off; then the median relative error (%)"
+    )
     print(head)
     print("-" * len(head))
     for label, n, t, cpu, gross, med in rows:

@@ -203,12 +203,11 @@ class _Series:
 
     def evaluate(self, params: np.ndarray, omega: np.ndarray) -> tuple[np.ndarray, list]:
         """Series: Z = sum_i Z_i, dZ/dp = dZ_i/dp for p in child i."""
-        total: np.ndarray | None = None
-        derivs: list = []
-        for child in self.children:
+        total, derivs = self.children[0].evaluate(params, omega)
+        for child in self.children[1:]:
             z, d = child.evaluate(params, omega)
-            total = z if total is None else total + z
-            derivs.extend(d)
+            total = total + z
+            derivs = derivs + d
         return total, derivs
 
 
@@ -224,7 +223,7 @@ class _Parallel:
         parts = [child.evaluate(params, omega) for child in self.children]
         admittance = sum(1.0 / z for z, _ in parts)
         z_total = 1.0 / admittance
-        derivs = []
+        derivs: list[tuple[int, np.ndarray]] = []
         for z, d in parts:
             scale = (z_total / z) ** 2
             derivs.extend((k, scale * dk) for k, dk in d)
@@ -392,7 +391,9 @@ class Circuit:
                     f"circuit {self}: parameters missing {missing}, unknown {extra}; "
                     f"expected {self.param_names}"
                 )
-            cols = np.broadcast_arrays(*[np.asarray(params[n], dtype=float) for n in self.param_names])
+            cols = np.broadcast_arrays(
+                *[np.asarray(params[n], dtype=float) for n in self.param_names]
+            )
             return np.stack(cols, axis=-1)
         arr = np.asarray(params, dtype=float)
         if arr.ndim == 0 or arr.shape[-1] != self.n_params:
@@ -420,9 +421,11 @@ class Circuit:
         """
         p = self.params_array(params)
         z, _ = self._tree.evaluate(p, self._omega(frequency_hz))
-        return np.broadcast_to(z, p.shape[:-1] + (np.size(frequency_hz),)).copy()
+        return np.broadcast_to(z, (*p.shape[:-1], np.size(frequency_hz))).copy()
 
-    def impedance_and_jacobian(self, frequency_hz: Any, params: Any) -> tuple[np.ndarray, np.ndarray]:
+    def impedance_and_jacobian(
+        self, frequency_hz: Any, params: Any
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Impedance and its analytic derivatives with respect to each (linear) parameter.
 
         Args:
@@ -434,7 +437,7 @@ class Circuit:
         """
         p = self.params_array(params)
         z, derivs = self._tree.evaluate(p, self._omega(frequency_hz))
-        shape = p.shape[:-1] + (np.size(frequency_hz),)
+        shape = (*p.shape[:-1], np.size(frequency_hz))
         jac = np.zeros((*shape, self.n_params), dtype=complex)
         for k, d in derivs:
             jac[..., k] += d

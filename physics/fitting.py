@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from physics.circuits import Circuit, _Leaf
+from physics.circuits import Circuit
 from physics.errors import AnalysisError, FitError
 from physics.initial_guess import (
     _is_arc,
@@ -180,9 +180,17 @@ def _fit_core(
         # per flagged spectrum: its first-pass end point, then n_starts - 1 new starts
         th_starts = np.concatenate(
             [
-                np.vstack([theta[i], transform.to_theta(
-                    _inside(restart_guesses(circ, guesses[i], n_starts, seed=int(i))[1:], transform)
-                )])
+                np.vstack(
+                    [
+                        theta[i],
+                        transform.to_theta(
+                            _inside(
+                                restart_guesses(circ, guesses[i], n_starts, seed=int(i))[1:],
+                                transform,
+                            )
+                        ),
+                    ]
+                )
                 for i in which
             ]
         )
@@ -338,7 +346,9 @@ def fit_spectrum(
         raise AnalysisError(f"z_ohm must be 1-D for fit_spectrum, got shape {np.shape(z_ohm)}")
     if n_starts < 1:
         raise FitError(f"n_starts must be >= 1, got {n_starts}")
-    circ, transform, f, z, keep = _prepare(circuit, frequency_hz, z_ohm, inductive, weighting, bounds)
+    circ, transform, f, z, keep = _prepare(
+        circuit, frequency_hz, z_ohm, inductive, weighting, bounds
+    )
     guess = guess_vector(circ, f[keep[0]], z[0, keep[0]])
     if initial_guess:
         unknown = [n for n in initial_guess if n not in circ.param_names]
@@ -384,7 +394,9 @@ def fit_batch(
     """
     if np.ndim(z_ohm_batch) != 2:
         raise AnalysisError(f"z_ohm_batch must be 2-D (m, n), got shape {np.shape(z_ohm_batch)}")
-    circ, transform, f, z, keep = _prepare(circuit, frequency_hz, z_ohm_batch, inductive, weighting, bounds)
+    circ, transform, f, z, keep = _prepare(
+        circuit, frequency_hz, z_ohm_batch, inductive, weighting, bounds
+    )
     guesses = np.array([guess_vector(circ, f[k], zi[k]) for zi, k in zip(z, keep, strict=True)])
     guesses = _inside(guesses, transform)
     params, cost, conv, used = _fit_core(

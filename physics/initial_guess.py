@@ -136,11 +136,15 @@ def guess_vector(circuit: Circuit, frequency_hz: np.ndarray, z_ohm: np.ndarray) 
     # arcs without a peak of their own get apexes spread over the frequency range
     logf = np.log10(frequency_hz)
     while len(peaks) < len(arcs):
-        free = [i for i in range(1, logf.size - 1) if all(abs(logf[i] - logf[j]) > 1 for j in peaks)]
+        free = [
+            i for i in range(1, logf.size - 1) if all(abs(logf[i] - logf[j]) > 1 for j in peaks)
+        ]
         if not free:
             peaks.append(logf.size // 2)
         else:
-            peaks.append(free[int(np.argmax(y[free]))] if y[free].max() > 0 else free[len(free) // 2])
+            peaks.append(
+                free[int(np.argmax(y[free]))] if y[free].max() > 0 else free[len(free) // 2]
+            )
         peaks.sort()
     r_series = None
     for idx, (node, ipk) in enumerate(zip(arcs, peaks, strict=False)):
@@ -148,8 +152,8 @@ def guess_vector(circuit: Circuit, frequency_hz: np.ndarray, z_ohm: np.ndarray) 
         hi = logf.size if idx == len(arcs) - 1 else (ipk + peaks[idx + 1]) // 2 + 1
         h = max(float(y[ipk]), 1e-6 * span)
         win = [i for i in range(lo, hi) if y[i] > 0.4 * h]
-        alpha = _circle_alpha(z_rest[win]) if len(win) >= 5 else None
-        alpha = 0.85 if alpha is None else alpha
+        fitted = _circle_alpha(z_rest[win]) if len(win) >= 5 else None
+        alpha = 0.85 if fitted is None else fitted
         is_cpe = any(c.kind == "CPE" for c in node.children)
         if not is_cpe:
             alpha = 1.0
@@ -174,7 +178,7 @@ def guess_vector(circuit: Circuit, frequency_hz: np.ndarray, z_ohm: np.ndarray) 
     # whatever is still zero: order-of-magnitude values
     w_mid = 2 * np.pi * f_mid
     defaults = {"R": span / 2, "C": 1 / (w_mid * span), "L": 1e-3 * span / w_mid}
-    for name, unit, k in zip(circuit.param_names, circuit.param_units, range(circuit.n_params)):
+    for k, (name, unit) in enumerate(zip(circuit.param_names, circuit.param_units, strict=True)):
         if guess[k] > 0:
             continue
         kind = name.split("_")[0].rstrip("0123456789")

@@ -19,7 +19,7 @@ import numpy as np
 from physics.circuits import Circuit
 from physics.errors import FitError
 
-__all__ = ["ParamTransform", "WEIGHTINGS", "levenberg_marquardt", "residual_weights"]
+__all__ = ["WEIGHTINGS", "ParamTransform", "levenberg_marquardt", "residual_weights"]
 
 #: Valid weighting names for the residuals.
 WEIGHTINGS = ("modulus", "proportional", "unit")

@@ -200,12 +200,16 @@ def test_round_trip_string_tree_string(tree):
     ],
 )
 def test_bad_strings_name_the_position(text, fragment):
-    with pytest.raises(CircuitError, match=fragment.replace("(", r"\(").replace(")", r"\)").replace("$", r"\$")):
+    with pytest.raises(
+        CircuitError, match=fragment.replace("(", r"\(").replace(")", r"\)").replace("$", r"\$")
+    ):
         Circuit(text)
 
 
 def test_unknown_element_lists_valid_ones():
-    with pytest.raises(CircuitError, match=r"unknown element 'X'.*valid elements: C, CPE, L, R, W, Wo, Ws"):
+    with pytest.raises(
+        CircuitError, match=r"unknown element 'X'.*valid elements: C, CPE, L, R, W, Wo, Ws"
+    ):
         Circuit("R0-X1")
 
 
@@ -226,7 +230,7 @@ def test_registry_refuses_duplicates():
     with pytest.raises(CircuitError, match="already registered"):
 
         @element(num_params=1, units=["Ohm"])
-        def R(p, omega):  # noqa: N802 - element names are upper-case
+        def R(p, omega):
             return p[0], [p[0]]
 
 
@@ -234,7 +238,7 @@ def test_registry_checks_units_count():
     with pytest.raises(CircuitError, match="2 units given for 1 parameters"):
 
         @element(num_params=1, units=["Ohm", "F"])
-        def Zz(p, omega):  # noqa: N802
+        def Zz(p, omega):
             return p[0], [p[0]]
 
     assert "Zz" not in ELEMENTS

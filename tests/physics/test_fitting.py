@@ -183,7 +183,9 @@ def test_fits_example_blocking_cell_out_of_the_box():
 
 
 def test_choose_circuit_single_arc():
-    z = Circuit("R0-p(R1,CPE1)").impedance(F_HZ, [50, 1000, 1 / (1000 * (2 * np.pi * 1e3) ** 0.9), 0.9])
+    z = Circuit("R0-p(R1,CPE1)").impedance(
+        F_HZ, [50, 1000, 1 / (1000 * (2 * np.pi * 1e3) ** 0.9), 0.9]
+    )
     circuit, reason = choose_circuit(Spectrum(F_HZ, z))
     assert circuit == "R0-p(R1,CPE1)" and "one arc" in reason
 
