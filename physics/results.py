@@ -274,13 +274,17 @@ def _analyze_polarization(
     for protocol, _temperature_c, arrays in checked:
         if protocol != "dc_polarization":
             continue
-        pol = analyze_polarization(
-            arrays["time_s"],
-            arrays["current_a"],
-            voltage_v=float(arrays["voltage_v"]),
-            thickness_cm=thickness_cm,
-            area_cm2=area_cm2,
-        )
+        try:
+            pol = analyze_polarization(
+                arrays["time_s"],
+                arrays["current_a"],
+                voltage_v=float(arrays["voltage_v"]),
+                thickness_cm=thickness_cm,
+                area_cm2=area_cm2,
+            )
+        except AnalysisError as exc:
+            analysis.notes.append(f"dc_polarization: not analysed ({exc}); t_e left empty")
+            return
         analysis.polarization = pol
         analysis.row["electronic_fraction"] = pol.electronic_fraction
         analysis.notes.extend(f"dc_polarization: {note}" for note in pol.notes)
@@ -312,16 +316,20 @@ def _analyze_ccd(analysis: ResultAnalysis, checked: list) -> None:
     for protocol, _temperature_c, arrays in checked:
         if protocol != "ccd_staircase":
             continue
-        ccd = analyze_ccd(
-            arrays["time_s"],
-            arrays["current_ma_cm2"],
-            arrays["voltage_v"],
-            start_ma_cm2=float(arrays["start_ma_cm2"]),
-            step_ma_cm2=float(arrays["step_ma_cm2"]),
-            max_ma_cm2=float(arrays["max_ma_cm2"]),
-            cycles_per_step=int(arrays["cycles_per_step"]),
-            half_cycle_s=float(arrays["half_cycle_s"]),
-        )
+        try:
+            ccd = analyze_ccd(
+                arrays["time_s"],
+                arrays["current_ma_cm2"],
+                arrays["voltage_v"],
+                start_ma_cm2=float(arrays["start_ma_cm2"]),
+                step_ma_cm2=float(arrays["step_ma_cm2"]),
+                max_ma_cm2=float(arrays["max_ma_cm2"]),
+                cycles_per_step=int(arrays["cycles_per_step"]),
+                half_cycle_s=float(arrays["half_cycle_s"]),
+            )
+        except AnalysisError as exc:
+            analysis.notes.append(f"ccd_staircase: not analysed ({exc}); CCD left empty")
+            return
         analysis.ccd = ccd
         analysis.row["ccd_ma_cm2"] = ccd.ccd_ma_cm2
         analysis.row["ccd_censored"] = ccd.censored
