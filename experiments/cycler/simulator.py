@@ -33,6 +33,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -139,6 +140,18 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "malformed request"
 
 
+async def _strict_query(request: Request) -> None:
+    """Reject query parameters the operation does not declare, and repeated ones (400)."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    allowed = {p.alias for p in dependant.query_params} if dependant is not None else set()
+    for name in request.query_params:
+        if name not in allowed:
+            raise ServiceError(400, "invalid_request", f"unknown query parameter {name!r}")
+        if len(request.query_params.getlist(name)) > 1:
+            raise ServiceError(400, "invalid_request", f"query parameter {name!r} given twice")
+
+
 def _load_landscape(name: str) -> Any:
     from experiments.landscapes import LANDSCAPES, get_landscape
 
@@ -191,7 +204,8 @@ def create_app(
         description="Simulated lab cycler service, protocol version 1.",
         docs_url=None,
         redoc_url=None,
-        dependencies=[Depends(HTTPBearer(auto_error=False))],  # documents the auth scheme
+        # HTTPBearer documents the auth scheme (the gate enforces it).
+        dependencies=[Depends(HTTPBearer(auto_error=False)), Depends(_strict_query)],
     )
 
     @api.exception_handler(ServiceError)
@@ -206,7 +220,19 @@ def create_app(
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _STATUS_CODES.get(exc.status_code, "http_error")
         message = f"no route {request.url.path}" if exc.status_code == 404 else str(exc.detail)
-        return _error(exc.status_code, code, message, getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:  # Allow lists every route's methods on this path
+            allowed = sorted(
+                {
+                    m
+                    for r in api.routes
+                    if isinstance(r, APIRoute) and r.path_regex.match(request.url.path)
+                    for m in r.methods
+                }
+            )
+            headers = {"Allow": ", ".join(allowed)}
+            message = f"{request.method} is not allowed on {request.url.path}; allowed: {', '.join(allowed)}"
+        return _error(exc.status_code, code, message, headers)
 
     @api.exception_handler(Exception)
     async def _crash(request: Request, exc: Exception) -> JSONResponse:
