@@ -185,7 +185,9 @@ def _fit_core(
                         theta[i],
                         transform.to_theta(
                             _inside(
-                                restart_guesses(circ, guesses[i], n_starts, seed=int(i))[1:],
+                                restart_guesses(
+                                    circ, guesses[i], n_starts, int(i), f[keep[i]], z[i, keep[i]]
+                                )[1:],
                                 transform,
                             )
                         ),

@@ -106,13 +106,45 @@ def _spike(omega: np.ndarray, z: np.ndarray) -> tuple[float, float]:
     return float(q), alpha
 
 
-def guess_vector(circuit: Circuit, frequency_hz: np.ndarray, z_ohm: np.ndarray) -> np.ndarray:
+def _arc_positions(logf: np.ndarray, y: np.ndarray, k: int, variant: int) -> list[int]:
+    """Indices (high to low frequency) where the k arcs of the circuit get their apexes.
+
+    variant 0: the k tallest separate peaks of the smoothed -Z'' (those under 5 % of the tallest
+    are noise); arcs left over go to the tallest point more than a decade from the others.
+    variant 1: the tallest peak is the last (lowest-frequency) arc, the others sit 1.5 decades
+    apart above it; variant 2: the tallest peak is the first arc, the others 1.5 decades below.
+    """
+    if k == 0:
+        return []
+    main = int(np.argmax(y))
+    if variant in (1, 2):
+        sign = -1 if variant == 1 else 1  # index grows as frequency falls
+        targets = [logf[main] - sign * 1.5 * j for j in range(k)]
+        idx = sorted(int(np.argmin(np.abs(logf - t))) for t in targets)
+        return idx
+    peaks = [i for i in arc_peaks(10**logf, y, k, smoothed=y) if y[i] >= 0.05 * y[main]]
+    while len(peaks) < k:
+        free = [
+            i for i in range(1, logf.size - 1) if all(abs(logf[i] - logf[j]) > 1 for j in peaks)
+        ]
+        if not free:
+            peaks.append(logf.size // 2)
+        else:
+            peaks.append(free[int(np.argmax(y[free]))])
+        peaks.sort()
+    return peaks
+
+
+def guess_vector(
+    circuit: Circuit, frequency_hz: np.ndarray, z_ohm: np.ndarray, variant: int = 0
+) -> np.ndarray:
     """Initial parameters for one spectrum, shape (n_params,), in ``circuit.param_names`` order.
 
     Args:
         circuit: parsed circuit.
         frequency_hz: shape (n,), Hz, sorted from high to low, inductive points removed.
         z_ohm: shape (n,), complex, ohm.
+        variant: how the arcs are placed (see ``_arc_positions``); 0 is the main guess.
     """
     omega = 2 * np.pi * frequency_hz
     guess = np.zeros(circuit.n_params)
@@ -132,20 +164,8 @@ def guess_vector(circuit: Circuit, frequency_hz: np.ndarray, z_ohm: np.ndarray) 
             z_rest = z_rest - 1 / (q * (1j * omega) ** alpha)
     arcs = [node for node in top if _is_arc(node)]
     y = _smooth(-z_rest.imag)
-    peaks = arc_peaks(frequency_hz, -z_rest.imag, len(arcs), smoothed=y)
-    # arcs without a peak of their own get apexes spread over the frequency range
     logf = np.log10(frequency_hz)
-    while len(peaks) < len(arcs):
-        free = [
-            i for i in range(1, logf.size - 1) if all(abs(logf[i] - logf[j]) > 1 for j in peaks)
-        ]
-        if not free:
-            peaks.append(logf.size // 2)
-        else:
-            peaks.append(
-                free[int(np.argmax(y[free]))] if y[free].max() > 0 else free[len(free) // 2]
-            )
-        peaks.sort()
+    peaks = _arc_positions(logf, y, len(arcs), variant)
     r_series = None
     for idx, (node, ipk) in enumerate(zip(arcs, peaks, strict=False)):
         lo = 0 if idx == 0 else (peaks[idx - 1] + ipk) // 2
@@ -195,10 +215,18 @@ def guess_vector(circuit: Circuit, frequency_hz: np.ndarray, z_ohm: np.ndarray) 
     return guess
 
 
-def restart_guesses(circuit: Circuit, guess: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
-    """``n`` starting points: the guess itself, then systematic and random perturbations.
+def restart_guesses(
+    circuit: Circuit,
+    guess: np.ndarray,
+    n: int,
+    seed: int = 0,
+    frequency_hz: np.ndarray | None = None,
+    z_ohm: np.ndarray | None = None,
+) -> np.ndarray:
+    """``n`` starting points: the guess itself, then other readings and perturbations of it.
 
-    Exponents are set to 0.7 / 0.95, resistances scaled by 1/3 and 3, CPE Q moved by a decade;
+    With the spectrum given, the two other arc placements of :func:`guess_vector` come first;
+    then exponents set to 0.7 / 0.95, resistances scaled by 1/3 and 3 (CPE Q the other way);
     after those, random log-normal perturbations (factor ~3) of all positive parameters.
 
     Returns:
@@ -208,6 +236,8 @@ def restart_guesses(circuit: Circuit, guess: np.ndarray, n: int, seed: int = 0) 
     expo = np.array([u == "" for u in circuit.param_units])
     is_r = np.array([u == "Ohm" for u in circuit.param_units])
     starts = [guess.copy()]
+    if frequency_hz is not None and z_ohm is not None:
+        starts += [guess_vector(circuit, frequency_hz, z_ohm, variant=v) for v in (1, 2)]
     systematic = []
     for a in (0.7, 0.95):
         g = guess.copy()
