@@ -123,13 +123,40 @@ class CyclerClient:
         idempotency_key: str,
         protocols: list[str] | None = None,
     ) -> Job:
-        """``POST /v1/jobs``; 201 (new) and 200 (key seen before, same body) both return the job."""
+        """``POST /v1/jobs``; 201 (new) and 200 (key seen before, same body) both return the job.
+
+        Every retry sends the same bytes and the same ``Idempotency-Key``.
+
+        Raises:
+            CyclerRejectedError: status 400, code ``not_sent``, without contacting the
+                service, when the key is empty, longer than 128 characters or not printable
+                ASCII, or the body cannot be JSON (a NaN or infinite recipe value); and
+                whatever the service rejects.
+        """
+        if not (
+            0 < len(idempotency_key) <= 128
+            and idempotency_key.isascii()
+            and idempotency_key.isprintable()
+        ):
+            raise CyclerRejectedError(
+                f"POST /v1/jobs not sent: Idempotency-Key {idempotency_key!r} must be 1 to 128 "
+                "printable ASCII characters",
+                400,
+                "not_sent",
+            )
         body: dict[str, Any] = {"campaign": campaign, "recipe": dict(recipe)}
         if protocols is not None:
             body["protocols"] = list(protocols)
-        response = self._request(
-            "POST", "/v1/jobs", json_body=body, headers={"Idempotency-Key": idempotency_key}
-        )
+        try:
+            content = json.dumps(body, allow_nan=False).encode()
+        except (TypeError, ValueError) as exc:
+            raise CyclerRejectedError(
+                f"POST /v1/jobs not sent: the body is not valid JSON ({exc}): {body!r}",
+                400,
+                "not_sent",
+            ) from exc
+        headers = {"Idempotency-Key": idempotency_key, "Content-Type": "application/json"}
+        response = self._request("POST", "/v1/jobs", content=content, headers=headers)
         return self._parse(response, "POST /v1/jobs", Job)
 
     def get_job(self, job_id: str) -> Job:
@@ -192,7 +219,7 @@ class CyclerClient:
         method: str,
         path: str,
         *,
-        json_body: Any = None,
+        content: bytes | None = None,
         headers: dict[str, str] | None = None,
         params: dict[str, str] | None = None,
     ) -> httpx.Response:
@@ -202,7 +229,7 @@ class CyclerClient:
             delay_s: float | None = None
             try:
                 response = self._http.request(
-                    method, path, json=json_body, headers=headers, params=params
+                    method, path, content=content, headers=headers, params=params
                 )
             except httpx.TimeoutException as exc:
                 last = f"timed out ({type(exc).__name__})"

@@ -325,3 +325,20 @@ def test_context_manager_closes():
         client.health()
     with pytest.raises(RuntimeError):
         client.health()
+
+
+@pytest.mark.parametrize(
+    ("recipe", "key"),
+    [
+        ({"zbo_fraction": float("nan"), "sinter_temperature_c": 1000.0}, "k"),
+        ({"zbo_fraction": 0.2, "sinter_temperature_c": float("inf")}, "k"),
+        ({"zbo_fraction": 0.2, "sinter_temperature_c": 1000.0}, ""),
+        ({"zbo_fraction": 0.2, "sinter_temperature_c": 1000.0}, "k" * 129),
+        ({"zbo_fraction": 0.2, "sinter_temperature_c": 1000.0}, "clé"),
+    ],
+)
+def test_unsendable_post_is_rejected_without_contacting_the_service(recipe, key):
+    script = Script(_json(201, JOB))
+    with pytest.raises(CyclerRejectedError, match="not sent") as info:
+        _client(script).submit_job("c", recipe, key)
+    assert info.value.code == "not_sent" and script.requests == []
