@@ -243,7 +243,7 @@ def validate_result(data: Any, job_id: str) -> dict[str, Any]:
         raise CyclerProtocolError(f"{where}: field 'sample' is not an object")
     for key in ("thickness_cm", "area_cm2", "bulk_density_g_cm3"):
         value = sample.get(key)
-        if not _finite(value) or value <= 0:
+        if not _finite(value) or float(value) <= 0:  # type: ignore[arg-type]
             raise CyclerProtocolError(
                 f"{where}: sample.{key} = {value!r} is not a finite positive number"
             )

@@ -26,7 +26,7 @@ import hmac
 import json
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Annotated, Any
 
@@ -57,7 +57,15 @@ from physics.errors import ConfigError
 __all__ = ["SimulatorConfig", "create_app", "main", "serve"]
 
 logger = logging.getLogger(__name__)
-_ERRORS = {400: {"model": ErrorBody}, 401: {"model": ErrorBody}}
+
+
+def _responses(*codes: int, **extra: Any) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses``: error bodies for 400, 401 and ``codes``."""
+    out: dict[int | str, dict[str, Any]] = {c: {"model": ErrorBody} for c in (400, 401, *codes)}
+    out.update({int(k.lstrip("_")): v for k, v in extra.items()})
+    return out
+
+
 _STATUS_CODES = {
     400: "invalid_request",
     401: "unauthorized",
@@ -184,19 +192,21 @@ def create_app(
         jitter=config.job_jitter,
         max_concurrent_jobs=config.max_concurrent_jobs,
     )
-    capabilities = Capabilities(
-        protocol_version=PROTOCOL_VERSION,
-        recipe_space={
-            a.name: {"min": a.min_value, "max": a.max_value, "step": a.step, "default": a.default}
-            for a in space.axes
-        },
-        protocols=list(PROTOCOLS),
-        max_concurrent_jobs=config.max_concurrent_jobs,
-        theoretical_density_g_cm3=NZSP_THEORETICAL_DENSITY_G_CM3,
+    recipe_space: dict[str, dict[str, float]] = {}
+    for a in space.axes:
+        spec = {"min": a.min_value, "max": a.max_value, "step": a.step}
+        if a.default is not None:
+            spec["default"] = a.default
+        recipe_space[a.name] = spec
+    capabilities = Capabilities.from_raw(
+        {
+            "protocol_version": PROTOCOL_VERSION,
+            "recipe_space": recipe_space,
+            "protocols": list(PROTOCOLS),
+            "max_concurrent_jobs": config.max_concurrent_jobs,
+            "theoretical_density_g_cm3": NZSP_THEORETICAL_DENSITY_G_CM3,
+        }
     ).raw
-    for spec in capabilities["recipe_space"].values():
-        if spec.get("default") is None:
-            spec.pop("default", None)
 
     api = FastAPI(
         title="Cycler service (simulator)",
@@ -227,7 +237,7 @@ def create_app(
                     m
                     for r in api.routes
                     if isinstance(r, APIRoute) and r.path_regex.match(request.url.path)
-                    for m in r.methods
+                    for m in r.methods or ()
                 }
             )
             headers = {"Allow": ", ".join(allowed)}
@@ -239,11 +249,11 @@ def create_app(
         logger.exception("internal error answering %s %s", request.method, request.url.path)
         return _error(500, "internal_error", "the simulator failed to answer this request")
 
-    @api.get("/v1/health", response_model=Health, responses=_ERRORS)
+    @api.get("/v1/health", response_model=Health, responses=_responses())
     def health() -> dict[str, Any]:
         return {"status": "ok", "protocol_version": PROTOCOL_VERSION}
 
-    @api.get("/v1/capabilities", response_model=Capabilities, responses=_ERRORS)
+    @api.get("/v1/capabilities", response_model=Capabilities, responses=_responses())
     def get_capabilities() -> JSONResponse:
         return JSONResponse(capabilities)
 
@@ -251,7 +261,7 @@ def create_app(
         "/v1/jobs",
         response_model=Job,
         status_code=201,
-        responses={200: {"model": Job}, 409: {"model": ErrorBody}, **_ERRORS},
+        responses=_responses(409, _200={"model": Job}),
     )
     def create_job(
         body: JobCreate,
@@ -259,7 +269,7 @@ def create_app(
             str, Header(alias="Idempotency-Key", min_length=1, max_length=128)
         ],
     ) -> JSONResponse:
-        protocols = list(body.protocols) if body.protocols is not None else list(PROTOCOLS)
+        protocols = [str(p) for p in (body.protocols or PROTOCOLS)]
         if len(set(protocols)) != len(protocols):
             raise ServiceError(400, "invalid_request", f"protocols {protocols} lists one twice")
         recipe_in = body.recipe.model_dump()
@@ -275,26 +285,22 @@ def create_app(
         job, created = store.create(body.campaign, recipe_in, protocols, idempotency_key, check)
         return JSONResponse(job, status_code=201 if created else 200)
 
-    @api.get("/v1/jobs", response_model=JobList, responses=_ERRORS)
+    @api.get("/v1/jobs", response_model=JobList, responses=_responses())
     def list_jobs(campaign: Annotated[str, Query(min_length=1, max_length=200)]) -> JSONResponse:
         return JSONResponse({"jobs": store.list(campaign)})
 
-    @api.get(
-        "/v1/jobs/{job_id}", response_model=Job, responses={404: {"model": ErrorBody}, **_ERRORS}
-    )
+    @api.get("/v1/jobs/{job_id}", response_model=Job, responses=_responses(404))
     def get_job(job_id: str) -> JSONResponse:
         return JSONResponse(store.get(job_id))
 
-    @api.delete(
-        "/v1/jobs/{job_id}", response_model=Job, responses={404: {"model": ErrorBody}, **_ERRORS}
-    )
+    @api.delete("/v1/jobs/{job_id}", response_model=Job, responses=_responses(404))
     def cancel_job(job_id: str) -> JSONResponse:
         return JSONResponse(store.cancel(job_id))
 
     @api.get(
         "/v1/jobs/{job_id}/result",
         response_model=Result,
-        responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}, **_ERRORS},
+        responses=_responses(404, 409),
     )
     def get_result(job_id: str) -> JSONResponse:
         return JSONResponse(store.result(job_id))
@@ -338,7 +344,7 @@ class _Gate:
             await self.api(scope, receive, send)
             return
 
-        async def swallow(message: dict[str, Any]) -> None:
+        async def swallow(message: MutableMapping[str, Any]) -> None:
             return None
 
         await self.api(scope, receive, swallow)  # act on the request, then drop the answer
