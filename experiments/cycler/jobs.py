@@ -14,6 +14,7 @@ whatever the timing of the requests.
 from __future__ import annotations
 
 import json
+import logging
 import random
 import threading
 import time
@@ -29,6 +30,32 @@ from experiments.cycler.faults import FaultInjector
 from experiments.cycler.twin import CcdSettings, measure
 
 __all__ = ["JobStore", "ServiceError", "iso_utc"]
+
+
+logger = logging.getLogger(__name__)
+_PELLET_FIELDS = (
+    "thickness_cm",
+    "area_cm2",
+    "bulk_density_g_cm3",
+    "sigma_bulk_ms_cm",
+    "sigma_gb_ms_cm",
+    "activation_energy_ev",
+    "electronic_fraction",
+    "r_int_ohm_cm2",
+    "ccd_ma_cm2",
+)
+
+
+def _finite_pellet(pellet: Any) -> bool:
+    """Whether every property the twin uses is a finite number (positive where it must be)."""
+    try:
+        values = {name: float(getattr(pellet, name)) for name in _PELLET_FIELDS}
+    except (AttributeError, TypeError, ValueError):
+        return False
+    if not all(np.isfinite(v) for v in values.values()):
+        return False
+    positive = ("thickness_cm", "area_cm2", "sigma_bulk_ms_cm", "sigma_gb_ms_cm")
+    return all(values[name] > 0 for name in positive)
 
 
 class ServiceError(Exception):
@@ -237,6 +264,13 @@ class JobStore:
                     f"{recipe['dwell_h']:g} h) cracked, bloated or melted in the furnace"
                 ),
                 "retryable": False,
+            }
+        elif not _finite_pellet(pellet):
+            logger.error("landscape gave non-finite properties for %s: %r", recipe, pellet)
+            failure = {
+                "code": "instrument_fault",
+                "message": "the simulator's landscape gave non-finite properties for this recipe",
+                "retryable": True,
             }
         elif self._faults.instrument_fault(self._seed, index):
             failure = {

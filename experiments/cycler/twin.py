@@ -201,8 +201,9 @@ def dc_polarization(pellet: PelletLike, hidden: Hidden, rng: np.random.Generator
     Iss = t_e I0; noise 0.5 % of I plus 0.1 nA.
     """
     rb, rgb = _resistances_ohm(pellet)
-    i0 = _DC_VOLTAGE_V / ((rb + rgb) * (1.0 - pellet.electronic_fraction))
-    iss = pellet.electronic_fraction * i0
+    t_e = min(max(float(pellet.electronic_fraction), 0.0), 0.99)
+    i0 = _DC_VOLTAGE_V / ((rb + rgb) * (1.0 - t_e))
+    iss = t_e * i0
     t = dc_times_s()
     (tau1, tau2), w = hidden.decay_tau_s, hidden.decay_weight
     current = iss + (i0 - iss) * (w * np.exp(-t / tau1) + (1 - w) * np.exp(-t / tau2))
