@@ -72,14 +72,21 @@ def default_proposer(
     table: pd.DataFrame, *, batch_size: int, pending: list[dict[str, float]],
     config: CampaignConfig, space: RecipeSpace, seed: int,
 ) -> Proposed:
-    """``design.acquisition.suggest`` with the campaign's strategy and thresholds."""
-    from design.acquisition import suggest
+    """``design.acquisition.suggest`` with the campaign's strategy and thresholds.
 
+    The surrogate is built here and handed to ``suggest`` (which fits it), so that the
+    iteration's plots show the very model that chose the recipes.
+    """
+    from design.acquisition import suggest
+    from surrogate import make_surrogate
+
+    model = make_surrogate(config.strategy, seed=seed, bounds=space.bounds,
+                           default_dwell_h=space.default_dwell_h)
     suggestions = suggest(
         table, space=space, batch_size=batch_size, strategy=config.strategy,
-        thresholds=config.thresholds or None, pending=pending or None, seed=seed,
+        thresholds=config.thresholds or None, pending=pending or None, seed=seed, surrogate=model,
     )
-    return Proposed(list(suggestions))
+    return Proposed(list(suggestions), model)
 
 
 def default_analyzer(raw: dict[str, Any], theoretical_density_g_cm3: float) -> Any:

@@ -81,6 +81,8 @@ class CampaignConfig:
         poll_max_s: longest polling interval.
         plots: whether to draw model and analysis plots into MLflow.
         tracking: whether to log to MLflow at all.
+        tracking_uri: the MLflow store given at start (``None``: ``MLFLOW_TRACKING_URI`` or
+            the repo's ``mlruns/``); resume uses it again so the parent run continues.
     """
 
     name: str
@@ -98,6 +100,7 @@ class CampaignConfig:
     poll_max_s: float = 30.0
     plots: bool = True
     tracking: bool = True
+    tracking_uri: str | None = None
 
     def __post_init__(self) -> None:
         if not _NAME_RE.match(self.name):
@@ -121,6 +124,8 @@ class CampaignConfig:
         if not (0 < self.poll_interval_s <= self.poll_max_s):
             raise ConfigError("poll_interval_s must be positive and at most poll_max_s")
         parse_thresholds([f"{k}={v}" for k, v in self.thresholds.items()])
+        if self.tracking_uri and (urlsplit(self.tracking_uri).password or "token=" in self.tracking_uri):
+            raise ConfigError("--tracking-uri must not carry credentials (use MLflow's env variables)")
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict with a version stamp."""
