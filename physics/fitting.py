@@ -226,12 +226,12 @@ def _results(
     used: np.ndarray,
     transform: ParamTransform,
 ) -> list[FitResult]:
-    z_fit, jac = circ.impedance_and_jacobian(f, params)
+    z_fit, jac = circ.impedance_and_jacobian(f, params, params_last=False)  # (m, p, n)
     s_re, s_im = residual_weights(z, weighting)
-    w_re = np.where(keep, 1 / s_re, 0.0)[..., None]
-    w_im = np.where(keep, 1 / s_im, 0.0)[..., None]
-    jw = np.concatenate([jac.real * w_re, jac.imag * w_im], axis=1)
-    a = np.einsum("mki,mkj->mij", jw, jw)
+    w_re = np.where(keep, 1 / s_re, 0.0)[:, None, :]
+    w_im = np.where(keep, 1 / s_im, 0.0)[:, None, :]
+    jw = np.concatenate([jac.real * w_re, jac.imag * w_im], axis=2)
+    a = jw @ jw.transpose(0, 2, 1)
     n_keep = keep.sum(axis=1)
     dof = np.maximum(2 * n_keep - circ.n_params, 1)
     chi2 = cost / dof

@@ -137,19 +137,23 @@ def residual_weights(z_ohm: np.ndarray, weighting: str) -> tuple[np.ndarray, np.
 def _residuals(
     circuit: Circuit,
     transform: ParamTransform,
-    omega_hz: np.ndarray,
+    frequency_hz: np.ndarray,
     theta: np.ndarray,
     z_meas: np.ndarray,
     inv_re: np.ndarray,
     inv_im: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted residuals r (m, 2n) = [(Zfit - Z)' / s', (Zfit - Z)'' / s''] and dr/dtheta (m, 2n, p)."""
+    """Weighted residuals and their derivatives.
+
+    Returns:
+        r (m, 2n) = [(Zfit - Z)' / s', (Zfit - Z)'' / s''] and dr/dtheta laid out (m, p, 2n).
+    """
     p, dp = transform.to_params(theta)
-    z, jac = circuit.impedance_and_jacobian(omega_hz, p)
+    z, jac = circuit.impedance_and_jacobian(frequency_hz, p, params_last=False)
     diff = z - z_meas
     r = np.concatenate([diff.real * inv_re, diff.imag * inv_im], axis=-1)
-    jac = jac * dp[:, None, :]
-    j = np.concatenate([jac.real * inv_re[..., None], jac.imag * inv_im[..., None]], axis=1)
+    jac = jac * dp[:, :, None]
+    j = np.concatenate([jac.real * inv_re[:, None, :], jac.imag * inv_im[:, None, :]], axis=2)
     return r, j
 
 
@@ -206,9 +210,8 @@ def levenberg_marquardt(
         if act.size == 0:
             break
         ja, ra = j[act], r[act]
-        jt = ja.transpose(0, 2, 1)
-        a = jt @ ja
-        g = (jt @ ra[..., None])[..., 0]
+        a = ja @ ja.transpose(0, 2, 1)  # J^T J with J stored (m, p, 2n)
+        g = (ja @ ra[..., None])[..., 0]
         diag = np.einsum("mii->mi", a)
         diag = np.maximum(diag, 1e-9 * diag.max(axis=1, keepdims=True) + 1e-300)
         lhs = a + (lam[act, None] * diag)[:, :, None] * eye
