@@ -102,6 +102,18 @@ class AxisSpec(BaseModel):
     step: float = Field(gt=0)
     default: float | None = None
 
+    def __getitem__(self, key: str) -> Any:
+        """Dict-style access: ``spec["min"]`` (KeyError when absent or None)."""
+        value = self.model_dump().get(key)
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """Dict-style ``get``: ``spec.get("default")``."""
+        value = self.model_dump().get(key)
+        return default if value is None else value
+
 
 class Capabilities(BaseModel):
     """``GET /v1/capabilities``; :attr:`raw` is the answer as received (a plain dict).

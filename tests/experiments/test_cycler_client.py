@@ -131,6 +131,9 @@ def test_capabilities_raw_builds_the_recipe_space():
     caps = _client(Script(_json(200, CAPS))).capabilities()
     assert caps.max_concurrent_jobs == 4 and caps.recipe_space["dwell_h"].default == 6.0
     assert caps.raw == CAPS
+    assert caps.recipe_space["zbo_fraction"]["max"] == 0.5
+    assert caps.recipe_space["zbo_fraction"].get("default") is None
+    assert caps.recipe_space["dwell_h"].get("default") == 6.0
     space = RecipeSpace.from_capabilities(caps.raw)
     assert space.sinter_temperature_c.step == 10.0
 
