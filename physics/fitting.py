@@ -225,6 +225,7 @@ def _results(
     conv: np.ndarray,
     used: np.ndarray,
     transform: ParamTransform,
+    note_restarts: bool = True,
 ) -> list[FitResult]:
     z_fit, jac = circ.impedance_and_jacobian(f, params, params_last=False)  # (m, p, n)
     s_re, s_im = residual_weights(z, weighting)
@@ -249,8 +250,8 @@ def _results(
     for i in range(len(z)):
         k = keep[i]
         notes = []
-        if used[i] > 1:
-            notes.append(f"multi-start: {used[i]} starting points tried")
+        if used[i] > 1 and note_restarts:
+            notes.append(f"refitted from {used[i]} starting points (first fit looked poor)")
         at_bound = [n for n, b in zip(circ.param_names, near[i], strict=True) if b]
         if at_bound:
             notes.append(f"parameters at a bound: {', '.join(at_bound)}")
@@ -362,7 +363,9 @@ def fit_spectrum(
     params, cost, conv, used = _fit_core(
         circ, f, z, keep, weighting, transform, guess[None], n_starts, always_restart=True
     )
-    result = _results(circ, f, z, keep, weighting, params, cost, conv, used, transform)[0]
+    result = _results(
+        circ, f, z, keep, weighting, params, cost, conv, used, transform, note_restarts=False
+    )[0]
     if result.n_inductive_dropped:
         result.notes.insert(
             0, f"dropped {result.n_inductive_dropped} inductive top-frequency point(s) (Z'' > 0)"

@@ -80,6 +80,18 @@ def test_parallel_rc_formula():
     np.testing.assert_allclose(z, r / (1 + 1j * 2 * np.pi * f * r * c), rtol=1e-12)
 
 
+def test_zarc_fast_path_matches_formula_and_generic_composition():
+    # p(R,CPE) has its own code path: Z = R / (1 + R Q (j omega)^alpha)
+    f = np.logspace(-1, 6, 15)
+    r, q, a = 800.0, 3e-7, 0.83
+    expected = r / (1 + r * q * (1j * 2 * np.pi * f) ** a)
+    np.testing.assert_allclose(Circuit("p(R1,CPE1)").impedance(f, [r, q, a]), expected, rtol=1e-12)
+    np.testing.assert_allclose(Circuit("p(CPE1,R1)").impedance(f, [q, a, r]), expected, rtol=1e-12)
+    # the generic parallel rule, through a third branch that carries no current
+    generic = Circuit("p(R1,CPE1,R2)").impedance(f, [r, q, a, 1e30])
+    np.testing.assert_allclose(generic, expected, rtol=1e-12)
+
+
 def test_series_adds():
     f = np.array([10.0, 1e4])
     z = Circuit("R0-C1-L2").impedance(f, [5.0, 1e-6, 1e-5])
