@@ -151,19 +151,23 @@ def guess_vector(
     span = max(float(np.ptp(z_ohm.real)), 1e-3 * float(np.max(np.abs(z_ohm))), 1e-12)
     f_mid = float(np.sqrt(frequency_hz[0] * frequency_hz[-1]))
     top = circuit.top_level()
-    z_rest = z_ohm.copy()
+    z_rest = z_ohm
     blocking = [node for node in top if isinstance(node, _Leaf) and node.kind in ("CPE", "C")]
     if blocking and len(blocking) == 1 and omega.size >= 5:
         q, alpha = _spike(omega, z_ohm)
         node = blocking[0]
         if node.kind == "C":
             guess[node.start] = q
-            z_rest = z_rest - 1 / (1j * omega * q)
+            z_spike = 1 / (1j * omega * q)
         else:
             guess[node.start], guess[node.start + 1] = q, alpha
-            z_rest = z_rest - 1 / (q * (1j * omega) ** alpha)
+            z_spike = 1 / (q * (1j * omega) ** alpha)
+        z_rest = z_rest - z_spike
     arcs = [node for node in top if _is_arc(node)]
     y = _smooth(-z_rest.imag)
+    if z_rest is not z_ohm:
+        # where the spike dominates, the remainder is mostly its noise: arcs are not sought there
+        y[np.abs(z_spike) > 3 * np.abs(z_rest)] = 0.0
     logf = np.log10(frequency_hz)
     peaks = _arc_positions(logf, y, len(arcs), variant)
     r_series = None
