@@ -4,6 +4,7 @@ client against real misbehaving HTTP servers."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -462,3 +463,104 @@ def test_client_nan_result_from_real_server(bad_server):
             match=r"job nan-result, measurement 0 \(eis_blocking\): z_real_ohm\[0\]",
         ):
             client.get_result("nan-result")
+
+
+# -- gbs cycler serve ---------------------------------------------------------------------
+
+
+def _cycler_cli():
+    import typer
+
+    from design.cli_cycler import register
+
+    app = typer.Typer()
+
+    @app.command()
+    def version() -> None:  # a second command, so that "cycler" stays a sub-command
+        """Unused."""
+
+    register(app)
+    return app
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "match"),
+    [
+        (["cycler", "serve"], {"CYCLER_TOKEN": ""}, "set CYCLER_TOKEN"),
+        (
+            ["cycler", "serve", "--fault", "gremlins=1"],
+            {"CYCLER_TOKEN": "t"},
+            "unknown fault 'gremlins'",
+        ),
+        (
+            ["cycler", "serve", "--fault", "http-error=2"],
+            {"CYCLER_TOKEN": "t"},
+            r"must lie in \[0, 1\]",
+        ),
+        (["cycler", "serve", "--fault", "http-error"], {"CYCLER_TOKEN": "t"}, "NAME=VALUE"),
+        (
+            ["cycler", "serve", "--landscape", "flat"],
+            {"CYCLER_TOKEN": "t"},
+            "valid landscapes: calibrated",
+        ),
+        (
+            ["cycler", "serve", "--max-concurrent-jobs", "0"],
+            {"CYCLER_TOKEN": "t"},
+            "max concurrent jobs",
+        ),
+    ],
+)
+def test_serve_refuses_bad_options_with_config_errors(args, env, match):
+    from typer.testing import CliRunner
+
+    from physics.errors import ConfigError
+
+    result = CliRunner().invoke(_cycler_cli(), args, env=env)
+    assert isinstance(result.exception, ConfigError)
+    assert re.search(match, str(result.exception))
+
+
+def test_gbs_cycler_serve_runs_a_service(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from experiments.cycler.process import free_port
+
+    port = free_port()
+    env = dict(os.environ, CYCLER_TOKEN="serve-token")
+    command = [
+        sys.executable,
+        "-c",
+        "from design.cli import entrypoint; entrypoint()",
+        "cycler",
+        "serve",
+        "--port",
+        str(port),
+        "--job-duration-s",
+        "0.1",
+        "--fault",
+        "instrument=0",
+    ]
+    log = open(tmp_path / "serve.log", "wb")
+    proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, (tmp_path / "serve.log").read_text()
+            try:
+                response = httpx.get(
+                    f"http://127.0.0.1:{port}/v1/health",
+                    headers={"Authorization": "Bearer serve-token"},
+                    timeout=2,
+                )
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "gbs cycler serve did not come up"
+                time.sleep(0.1)
+        assert response.json() == {"status": "ok", "protocol_version": "1"}
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        log.close()
+    assert "cycler simulator on http://127.0.0.1" in (tmp_path / "serve.log").read_text()
