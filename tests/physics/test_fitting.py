@@ -102,6 +102,35 @@ def test_batch_recovers_all_and_matches_input_order():
     assert all(r.success for r in results)
 
 
+def test_batch_recovers_blocking_electrode_spectra():
+    circ = Circuit("R0-p(R1,CPE1)-CPE2")
+    rng = np.random.default_rng(11)
+    n = 20
+    r1 = np.exp(rng.uniform(np.log(200), np.log(3000), n))
+    a1 = rng.uniform(0.75, 0.95, n)
+    f1 = np.exp(rng.uniform(np.log(1e4), np.log(2e5), n))
+    true = np.column_stack(
+        [
+            rng.uniform(30, 300, n),
+            r1,
+            1 / (r1 * (2 * np.pi * f1) ** a1),
+            a1,
+            np.exp(rng.uniform(np.log(1e-7), np.log(1e-5), n)),
+            rng.uniform(0.8, 0.97, n),
+        ]
+    )
+    z = noisy(circ.impedance(F_HZ, true), 0.01, seed=5)
+    results = fit_batch(F_HZ, z, str(circ))
+    got = np.array([[r.params[k] for k in circ.param_names] for r in results])
+    rel = np.abs(got - true) / true
+    # R0 alone is poorly determined when the arc is still open at 1 MHz (apex near 200 kHz,
+    # alpha ~0.75); Rb + Rgb, which gives the conductivity, is not
+    r_total = got[:, 0] + got[:, 1]
+    np.testing.assert_allclose(r_total, true[:, 0] + true[:, 1], rtol=0.05)
+    assert np.all(rel[:, 1] < 0.2), rel[:, 1].max()
+    assert np.all(np.abs(got[:, 5] - true[:, 5]) < 0.02)
+
+
 def test_initial_guess_reads_the_spectrum():
     true = two_arc(200, 1000, 0.85, 5e4, 3000, 0.85, 10)
     z = Circuit(DEFAULT_CIRCUIT).impedance(F_HZ, true)
