@@ -1,1 +1,22 @@
-"""surrogate."""
+"""Surrogates of the three objectives over the recipe space.
+
+``make_surrogate("physics-gp")``: calibrated process model as prior mean + GP residual per
+objective; ``"gp"``: plain BoTorch GPs; ``"sobol"``: no model.
+"""
+
+from surrogate.base import OBJECTIVES, STRATEGIES, Prediction, Surrogate
+from surrogate.strategies import GPSurrogate, SobolSurrogate, make_surrogate
+from surrogate.validation import ValidationReport, holdout_validate, loo_validate
+
+__all__ = [
+    "OBJECTIVES",
+    "STRATEGIES",
+    "GPSurrogate",
+    "Prediction",
+    "SobolSurrogate",
+    "Surrogate",
+    "ValidationReport",
+    "holdout_validate",
+    "loo_validate",
+    "make_surrogate",
+]
