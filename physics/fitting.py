@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from physics.batch_guess import guess_batch
 from physics.circuits import Circuit
 from physics.errors import AnalysisError, FitError
 from physics.fit_plot import plot_fit
@@ -402,7 +403,9 @@ def fit_batch(
     circ, transform, f, z, keep = _prepare(
         circuit, frequency_hz, z_ohm_batch, inductive, weighting, bounds
     )
-    guesses = np.array([guess_vector(circ, f[k], zi[k]) for zi, k in zip(z, keep, strict=True)])
+    guesses = guess_batch(circ, f, z, keep)  # vectorized for the usual circuits
+    if guesses is None:
+        guesses = np.array([guess_vector(circ, f[k], zi[k]) for zi, k in zip(z, keep, strict=True)])
     guesses = _inside(guesses, transform)
     params, cost, conv, used = _fit_core(
         circ, f, z, keep, weighting, transform, guesses, n_starts, always_restart=False

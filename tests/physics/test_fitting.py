@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from physics.batch_guess import guess_batch
 from physics.circuits import Circuit
 from physics.errors import AnalysisError, CircuitError, FitError
 from physics.fitting import (
@@ -18,6 +19,7 @@ from physics.fitting import (
     initial_guess,
     plot_fit,
 )
+from physics.initial_guess import guess_vector
 from physics.spectrum import Spectrum
 
 _REPO = Path(__file__).resolve().parents[2]
@@ -140,6 +142,34 @@ def test_initial_guess_reads_the_spectrum():
     assert guess["R1"] == pytest.approx(1000, rel=0.3)
     assert guess["R2"] == pytest.approx(3000, rel=0.3)
     assert 0.6 < guess["CPE1_1"] <= 1.0
+
+
+def random_params(circuit: str, m: int, rng) -> np.ndarray:
+    """m parameter sets with arcs at 10-200 kHz and 1-100 Hz, for the circuits used below."""
+    r0, r1, r2 = rng.uniform(30, 300, m), rng.uniform(200, 3000, m), rng.uniform(300, 5000, m)
+    a1, a2 = rng.uniform(0.75, 0.95, (2, m))
+    f1, f2 = np.exp(rng.uniform(np.log(1e4), np.log(2e5), m)), np.exp(rng.uniform(0, 4.6, m))
+    q1 = 1 / (r1 * (2 * np.pi * f1) ** a1)
+    if circuit == DEFAULT_CIRCUIT:
+        return np.column_stack([r0, r1, q1, a1, r2, 1 / (r2 * (2 * np.pi * f2) ** a2), a2])
+    if circuit == "R0-p(R1,CPE1)-CPE2":
+        return np.column_stack([r0, r1, q1, a1, rng.uniform(1e-7, 1e-5, m), a2])
+    return np.column_stack([np.full(m, 2e-7), r0, r1, 1 / (2 * np.pi * f1 * r1)])
+
+
+@pytest.mark.parametrize("circuit", [DEFAULT_CIRCUIT, "R0-p(R1,CPE1)-CPE2", "L0-R0-p(R1,C1)"])
+def test_vectorized_guess_equals_per_spectrum_guess(circuit):
+    circ = Circuit(circuit)
+    z = noisy(circ.impedance(F_HZ, random_params(circuit, 12, np.random.default_rng(2))), 0.01, 8)
+    batch = guess_batch(circ, F_HZ, z, np.ones(z.shape, dtype=bool))
+    single = np.array([guess_vector(circ, F_HZ, zi) for zi in z])
+    np.testing.assert_allclose(batch, single, rtol=1e-9)
+
+
+def test_vectorized_guess_declines_other_circuits():
+    circ = Circuit("R0-Wo1")
+    z = circ.impedance(F_HZ, [10.0, 100.0, 1.0])[None, :]
+    assert guess_batch(circ, F_HZ, z, np.ones(z.shape, dtype=bool)) is None
 
 
 def test_blocking_guess_reads_the_spike():
