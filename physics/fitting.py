@@ -4,7 +4,8 @@ The fit is a complex nonlinear least-squares problem: minimize
 sum_k [(Zfit_k - Z_k)' / s'_k]^2 + [(Zfit_k - Z_k)'' / s''_k]^2 over the circuit parameters,
 with s from the weighting (see :func:`physics.least_squares.residual_weights`), solved by a
 batched Levenberg-Marquardt in log/logit-transformed parameters with an analytic Jacobian.
-Initial guesses come from the spectrum (:mod:`physics.initial_guess`); no user guess is needed.
+Initial guesses come from the spectrum (:mod:`physics.initial_guess`, vectorized for batches in
+:mod:`physics.batch_guess`); no user guess is needed.
 
 Inductive points: the contiguous run of top-frequency points with Z'' > 0 is dropped (and noted
 in the result) unless the circuit has an ``L`` element or ``inductive="keep"``.
@@ -154,7 +155,7 @@ def _fit_core(
     # a short first pass: most spectra converge in < 10 steps; the rest continue below,
     # alongside fresh starting points
     theta, cost, conv = levenberg_marquardt(
-        circ, transform, f, z, inv_re, inv_im, theta0, max_iter=40
+        circ, transform, f, z, inv_re, inv_im, theta0, max_iter=40 if n_starts > 1 else 200
     )
     used = np.ones(len(z), dtype=int)
     params = transform.to_params(theta)[0]
@@ -333,7 +334,9 @@ def fit_spectrum(
         weighting: "modulus", "proportional" or "unit".
         bounds: name -> (lower, upper) overriding the element defaults.
         initial_guess: name -> value; replaces the automatic guess for the names given.
-        n_starts: number of starting points (the guess plus perturbations), all fitted at once.
+        n_starts: starting points of the multi-start stage: the end of a first 40-step fit from
+            the automatic guess, the two other arc placements, then perturbations; all fitted
+            together as one batch, the lowest cost wins. 1 = the automatic guess only.
         inductive: "drop" or "keep" the top-frequency points with Z'' > 0.
 
     Raises:
@@ -386,9 +389,11 @@ def fit_batch(
 ) -> list[FitResult]:
     """Fit one circuit to many spectra on one frequency grid, all at once.
 
-    Every spectrum gets its automatic guess; those that end badly (cost above twice the batch
-    median, no convergence, or an arc collapsed to < 1 % of the Z' span) are refitted from
-    ``n_starts - 1`` further starting points, and the best result is kept.
+    Every spectrum gets its automatic guess (vectorized, :mod:`physics.batch_guess`) and a first
+    fit of at most 40 steps; those that end badly (reduced chi-square above twice the batch
+    median, no convergence, an arc collapsed to < 1 % of the Z' span, an exponent below 0.45,
+    a resistance above 100 max|Z|) continue from where they stopped alongside ``n_starts - 1``
+    further starting points, and the lowest cost is kept (noted in the result).
 
     Args:
         frequency_hz: shape (n,), Hz.
