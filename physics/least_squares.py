@@ -148,8 +148,9 @@ def _residuals(
     Returns:
         r (m, 2n) = [(Zfit - Z)' / s', (Zfit - Z)'' / s''] and dr/dtheta laid out (m, p, 2n).
     """
-    p, dp = transform.to_params(theta)
-    z, jac = circuit.impedance_and_jacobian(frequency_hz, p, params_last=False)
+    with np.errstate(all="ignore"):  # trial steps may overflow; their cost is then inf
+        p, dp = transform.to_params(theta)
+        z, jac = circuit.impedance_and_jacobian(frequency_hz, p, params_last=False)
     diff = z - z_meas
     r = np.concatenate([diff.real * inv_re, diff.imag * inv_im], axis=-1)
     jac = jac * dp[:, :, None]
