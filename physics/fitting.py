@@ -304,10 +304,13 @@ def _prepare(circuit: str, f, z, inductive: str, weighting: str, bounds):
         first = np.where(capacitive.any(axis=1), np.argmax(capacitive, axis=1), z.shape[1])
         keep = np.arange(z.shape[1])[None, :] >= first[:, None]
     n_min = (circ.n_params + 2) // 2 + 1
-    if np.any(keep.sum(axis=1) < max(n_min, 3)):
+    short = np.flatnonzero(keep.sum(axis=1) < max(n_min, 3))
+    if short.size:
+        which = f" (spectra {short[:10].tolist()} of the batch)" if z.shape[0] > 1 else ""
         raise FitError(
             f"too few points to fit {circ.n_params} parameters of {circ}: "
-            f"{int(keep.sum(axis=1).min())} usable points (need at least {max(n_min, 3)})"
+            f"{int(keep.sum(axis=1).min())} usable points (need at least {max(n_min, 3)}; "
+            f"inductive points with Z'' > 0 at the top frequencies are not usable){which}"
         )
     if np.any(np.abs(z) == 0):
         raise AnalysisError("z_ohm contains exact zeros; weighting by |Z| is impossible")

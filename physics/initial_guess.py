@@ -295,8 +295,8 @@ def choose_circuit(spectrum: Spectrum) -> tuple[str, str]:
     - blocking electrode: the phase at the lowest frequency is below -60 deg and -Z'' rises over
       the lowest five points -> ``R0-p(R1,CPE1)-CPE2`` (bulk, grain-boundary arc, spike);
     - otherwise two or more arcs (peaks of -Z'' more than 0.8 decade apart, the smaller at
-      least 5 % of the larger) -> ``R0-p(R1,CPE1)-p(R2,CPE2)``;
-    - one arc -> ``R0-p(R1,CPE1)``.
+      least 5 % of the larger and 1 % of the median |Z|) -> ``R0-p(R1,CPE1)-p(R2,CPE2)``;
+    - one arc, or no clear arc at all (-Z'' under 2 % of |Z|) -> ``R0-p(R1,CPE1)``.
 
     Returns:
         (circuit string, human-readable reason).
@@ -317,8 +317,11 @@ def choose_circuit(spectrum: Spectrum) -> tuple[str, str]:
             f"low-frequency capacitive spike{note}",
         )
     y = _smooth(-z.imag)
+    scale = float(np.median(np.abs(z)))
+    if y.max() < 0.02 * scale:
+        return "R0-p(R1,CPE1)", f"no clear arc (-Z'' stays under 2 % of |Z|){note}"
     peaks = arc_peaks(f, -z.imag, 3)
-    big = [i for i in peaks if y[i] >= 0.05 * y.max()]
+    big = [i for i in peaks if y[i] >= max(0.05 * y.max(), 0.01 * scale)]
     if len(big) >= 2:
         apex = ", ".join(f"{f[i]:.3g} Hz" for i in big[:2])
         return "R0-p(R1,CPE1)-p(R2,CPE2)", f"two arcs with apexes near {apex}{note}"

@@ -252,6 +252,20 @@ def test_choose_circuit_single_arc():
     assert circuit == "R0-p(R1,CPE1)" and "one arc" in reason
 
 
+def test_choose_circuit_plain_resistor_noise_is_not_two_arcs():
+    rng = np.random.default_rng(0)
+    z = 100 + 0.5 * (rng.normal(size=71) + 1j * rng.normal(size=71))
+    circuit, reason = choose_circuit(Spectrum(F_HZ, z))
+    assert circuit == "R0-p(R1,CPE1)" and "no clear arc" in reason
+
+
+def test_batch_error_names_the_spectrum_without_usable_points():
+    z = Circuit(DEFAULT_CIRCUIT).impedance(F_HZ, two_arc(10, 100, 0.9, 1e4, 100, 0.9, 1))
+    batch = np.vstack([z, z, 300j - z])  # the last one is inductive everywhere
+    with pytest.raises(FitError, match=r"spectra \[2\] of the batch"):
+        fit_batch(F_HZ, batch)
+
+
 def test_plot_fit_writes_file(tmp_path):
     true = two_arc(120, 800, 0.85, 5e4, 2500, 0.9, 10)
     z = noisy(Circuit(DEFAULT_CIRCUIT).impedance(F_HZ, true), 0.01, seed=4)
