@@ -9,6 +9,8 @@ Ours: :func:`physics.fitting.fit_batch` with automatic guesses. impedance.py: ``
 with one generic initial guess, fitted spectrum by spectrum on a subset (it is slow).
 A gross failure is any of R0, R1, R2 more than 20 % off. For both, the two arcs are put in
 order of apex frequency before comparing (they are interchangeable in the circuit).
+The same subset also goes through both Lin-KK implementations (impedance.py's needs ``np``
+put into ``impedance.models.circuits.elements.circuit_elements`` on NumPy 2).
 
 Run: ``.venv/bin/python benchmarks/bench_eis_fit.py --n 200 --seed 0 --n-impedance 50``
 """
@@ -80,6 +82,42 @@ def run_impedance_py(f: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, float]:
     return out, time.perf_counter() - t0
 
 
+def run_lin_kk(f: np.ndarray, z: np.ndarray) -> list[tuple[str, float, float, float]]:
+    """Lin-KK on each spectrum, ours and impedance.py's (complex fit, c = 0.85, max M = 50).
+
+    Returns rows (label, seconds per spectrum, pass share % at |residual| <= 5 %, median M).
+    """
+    import contextlib
+    import io
+
+    from impedance.models.circuits import elements
+    from impedance.validation import linKK
+
+    from physics.kk import lin_kk
+
+    elements.circuit_elements["np"] = np  # impedance.py 1.7.1 evaluates its K element with np
+    out = []
+    t0 = time.perf_counter()
+    ours = [lin_kk(f, zi) for zi in z]
+    t_ours = (time.perf_counter() - t0) / len(z)
+    out.append(
+        ("ours lin_kk", t_ours, 100 * np.mean([r.passed for r in ours]),
+         float(np.median([r.m for r in ours])))
+    )  # fmt: skip
+    t0 = time.perf_counter()
+    theirs = []
+    with contextlib.redirect_stdout(io.StringIO()):  # it prints every 10th M
+        for zi in z:
+            m, _mu, _zf, rr, ri = linKK(f, zi, c=0.85, max_M=50, fit_type="complex")
+            theirs.append((m, max(np.abs(rr).max(), np.abs(ri).max())))
+    t_theirs = (time.perf_counter() - t0) / len(z)
+    out.append(
+        ("impedance.py linKK", t_theirs, 100 * np.mean([mx <= 0.05 for _, mx in theirs]),
+         float(np.median([m for m, _ in theirs])))
+    )  # fmt: skip
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=200, help="number of spectra for our batch fit")
@@ -140,6 +178,10 @@ def main() -> None:
     if n_imp:
         speedup = (args.n / t_ours) / (n_imp / rows[-1][2])
         print(f"speed-up ours / impedance.py (wall): {speedup:.0f}x")
+        print(f"Lin-KK on the same {n_imp} valid spectra (pass = every |residual| <= 5 % of |Z|):")
+        print(f"{'method':<20}{'ms/spectrum':>12}{'pass %':>8}{'median M':>10}")
+        for label, sec, passed, m_med in run_lin_kk(f, z[:n_imp]):
+            print(f"{label:<20}{1e3 * sec:12.2f}{passed:8.1f}{m_med:10.1f}")
 
 
 if __name__ == "__main__":
