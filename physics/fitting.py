@@ -180,27 +180,14 @@ def _fit_core(
     which = np.flatnonzero(redo)
     if which.size and n_starts > 1:
         # per flagged spectrum: its first-pass end point, then n_starts - 1 new starts
-        th_starts = np.concatenate(
-            [
-                np.vstack(
-                    [
-                        theta[i],
-                        transform.to_theta(
-                            _inside(
-                                restart_guesses(
-                                    circ, guesses[i], n_starts, int(i), f[keep[i]], z[i, keep[i]]
-                                )[1:],
-                                transform,
-                            )
-                        ),
-                    ]
-                )
-                for i in which
-            ]
-        )
+        th_starts = []
+        for i in which:
+            fresh = restart_guesses(circ, guesses[i], n_starts, int(i), f[keep[i]], z[i, keep[i]])
+            th_starts.append(theta[i][None, :])
+            th_starts.append(transform.to_theta(_inside(fresh[1:], transform)))
         rep = np.repeat(which, n_starts)
         th2, c2, cv2 = levenberg_marquardt(
-            circ, transform, f, z[rep], inv_re[rep], inv_im[rep], th_starts, max_iter=150
+            circ, transform, f, z[rep], inv_re[rep], inv_im[rep], np.vstack(th_starts), max_iter=150
         )
         c2 = c2.reshape(which.size, n_starts)
         best = np.argmin(c2, axis=1)
