@@ -156,5 +156,7 @@ def guess_batch(
             floor = 0.02 * np.maximum(np.nanmin(re_kept, axis=1), 1e-12)
             guess[:, node.start] = np.maximum(np.maximum(r_series, floor), 1e-9)
         elif node.kind == "L":
-            guess[:, node.start] = 1e-3 * np.abs(z_ohm[rows, first]) / omega[first]
+            z_top, w_top = z_ohm[rows, first], omega[first]
+            l_ind = z_top.imag / w_top  # inductive top point: Z'' = omega L
+            guess[:, node.start] = np.where(l_ind > 0, l_ind, 1e-3 * np.abs(z_top) / w_top)
     return guess

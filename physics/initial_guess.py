@@ -5,7 +5,8 @@ from the spectrum:
 
 - a series ``R``: the high-frequency real-axis intercept, taken from the first arc's geometry
   (the apex of a ZARC lies at Z' = R0 + R/2);
-- a series ``L``: Z''/omega at the top frequency when that point is inductive;
+- a series ``L``: Z''/omega at the top frequency when that point is inductive, else
+  1e-3 |Z| / omega there;
 - a series ``CPE`` or ``C`` (blocking electrode): the low-frequency spike, alpha from the slope
   of log|Z''| against log omega over the lowest points, Q = sin(alpha pi/2) / (|Z''| omega^alpha);
 - an arc ``p(R,CPE)`` / ``p(R,C)``: the i-th arc of the string gets the i-th peak of -Z'' from
@@ -198,7 +199,8 @@ def guess_vector(
             r0 = r_series if r_series is not None else float(np.min(z_ohm.real[:3]))
             guess[node.start] = max(r0, 0.02 * max(float(np.min(z_ohm.real)), 1e-12), 1e-9)
         elif isinstance(node, _Leaf) and node.kind == "L":
-            guess[node.start] = 1e-3 * abs(z_ohm[0]) / omega[0]
+            l_ind = z_ohm[0].imag / omega[0]  # inductive top point: Z'' = omega L
+            guess[node.start] = l_ind if l_ind > 0 else 1e-3 * abs(z_ohm[0]) / omega[0]
     # whatever is still zero: order-of-magnitude values
     w_mid = 2 * np.pi * f_mid
     defaults = {"R": span / 2, "C": 1 / (w_mid * span), "L": 1e-3 * span / w_mid}
