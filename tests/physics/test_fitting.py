@@ -73,6 +73,18 @@ def test_recovers_two_arc_parameters_from_noisy_spectrum():
     assert res.residuals_real.shape == res.frequency_hz.shape == (71,)
 
 
+def test_standard_errors_are_calibrated():
+    # over many noisy spectra, (fit - truth) / stderr should scatter with a spread of ~1
+    circ = Circuit(DEFAULT_CIRCUIT)
+    true = random_params(DEFAULT_CIRCUIT, 150, np.random.default_rng(4))
+    z = noisy(circ.impedance(F_HZ, true), 0.01, seed=9)
+    results = fit_batch(F_HZ, z)
+    got = np.array([[r.params[k] for k in circ.param_names] for r in results])
+    err = np.array([[r.stderr[k] for k in circ.param_names] for r in results])
+    spread = 1.4826 * np.median(np.abs((got - true) / err), axis=0)  # robust standard deviation
+    assert np.all((spread > 0.7) & (spread < 1.4)), spread
+
+
 def test_noise_free_fit_is_exact_and_arcs_ordered_by_frequency():
     # arcs given in the "wrong" order: the fit reports the high-frequency arc as arc 1
     true = two_arc(50, 3000, 0.8, 2, 400, 0.92, 1e5)
