@@ -27,7 +27,17 @@ from pathlib import Path
 from typing import Any
 
 from design.campaign_config import CampaignConfig, redact_url
-from design.store import CampaignRecord, IterationRecord, JobRecord, ResultRecord, Store, loads
+from sqlalchemy import select
+
+from design.store import (
+    CampaignRecord,
+    IterationRecord,
+    JobRecord,
+    ResultRecord,
+    RowRecord,
+    Store,
+    loads,
+)
 from physics.table import PROPERTY_COLUMNS, RECIPE_COLUMNS
 
 __all__ = ["CampaignTracker", "experiment_name"]
@@ -52,6 +62,31 @@ def _num(value: Any) -> float | None:
     return out if out == out and abs(out) != float("inf") else None
 
 
+def _init_sqlite_store_atomically(uri: str) -> None:
+    """Create a new SQLite MLflow store in a temporary file, then rename it into place.
+
+    MLflow builds its schema with a series of migrations; a process killed half-way leaves a
+    store that no later process can open. Building it aside and renaming (atomic on POSIX)
+    means the store at ``uri`` is either absent or complete.
+    """
+    if not uri.startswith("sqlite:///"):
+        return
+    path = Path(uri.removeprefix("sqlite:///"))
+    if path.exists():
+        return
+    import mlflow
+
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    mlflow.MlflowClient(f"sqlite:///{tmp}").search_experiments(max_results=1)
+    for suffix in ("-wal", "-shm"):
+        Path(f"{tmp}{suffix}").unlink(missing_ok=True)
+    if not path.exists():
+        os.replace(tmp, path)
+    else:
+        tmp.unlink(missing_ok=True)
+
+
 class CampaignTracker:
     """Logs a campaign to MLflow.
 
@@ -66,6 +101,7 @@ class CampaignTracker:
 
         os.environ.setdefault("MPLBACKEND", "Agg")
         self.tracking_uri = resolve_tracking_uri(tracking_uri)
+        _init_sqlite_store_atomically(self.tracking_uri)
         self.plots = plots
         self.parent_run_id: str | None = None
         self.experiment_id: str | None = None
@@ -137,6 +173,21 @@ class CampaignTracker:
         with store.transaction() as s:
             rec = s.get(CampaignRecord, campaign.id)
             rec.mlflow_run_id, rec.mlflow_experiment_id = run_id, self.experiment_id
+        self._catch_up_iterations(store, campaign)
+
+    def _catch_up_iterations(self, store: Store, campaign: CampaignRecord) -> None:
+        """Log rounds a crash kept from MLflow (their proposals, from the database; no plots)."""
+        by_iteration: dict[int, list[dict[str, Any]]] = {}
+        for prop in store.proposals(campaign.id):
+            by_iteration.setdefault(prop.iteration, []).append({
+                "recipe": prop.recipe, "prediction": loads(prop.prediction_json),
+                "acquisition_value": prop.acquisition_value,
+            })
+        for it in store.iterations(campaign.id):
+            if it.mlflow_run_id is None:
+                table = [None] * it.n_rows
+                self._log_iteration(store, campaign, it.iteration, by_iteration.get(it.iteration, []),
+                                    table, None, None)
 
     def log_progress(self, snap: Any) -> None:
         """Campaign metrics at step = experiments done (one batch per new step)."""
@@ -207,8 +258,6 @@ class CampaignTracker:
                 self.client.log_text(run_id, f"plots failed: {exc!r}", "plots_error.txt")
         self.client.set_terminated(run_id, "FINISHED")
         with store.transaction() as s:
-            from sqlalchemy import select
-
             rec = s.scalar(select(IterationRecord).where(
                 IterationRecord.campaign_id == campaign.id, IterationRecord.iteration == iteration))
             if rec is not None:
@@ -223,9 +272,6 @@ class CampaignTracker:
 
     def _log_experiment(self, store: Store, job_pk: int, raw: dict[str, Any] | None, analysis: Any) -> None:
         from mlflow.entities import Metric, Param
-        from sqlalchemy import select
-
-        from design.store import RowRecord
 
         with store.transaction() as s:
             job = s.get(JobRecord, job_pk)
@@ -237,8 +283,8 @@ class CampaignTracker:
                 raw = loads(res.raw_json) if res is not None else None
         row, key = row_rec.row, job.idempotency_key
         run_id = self._existing("experiment", "gbs.key", key)
-        if run_id is None:
-            run_id = self._child(
+        if run_id is None or self.client.get_run(run_id).info.status != "FINISHED":
+            run_id = run_id or self._child(
                 f"{job.job_id} x={row.get('zbo_fraction')} T={row.get('sinter_temperature_c')}",
                 {"gbs.role": "experiment", "gbs.key": key, "gbs.job_id": str(job.job_id),
                  "gbs.status": str(row.get("status"))},

@@ -1,0 +1,193 @@
+"""Crash test: a campaign killed with SIGKILL at random moments, resumed each time.
+
+The simulator runs with faults on (10 % HTTP errors, 5 % lost replies, instrument faults,
+cracked pellets from the landscape). At the end the service's job list and the campaign
+database must agree: nothing submitted twice, nothing lost, every result ingested once, and
+MLflow holds one parent run and one run per experiment.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from design.store import Store
+
+REPO = Path(__file__).resolve().parents[2]
+GBS = [sys.executable, "-m", "design.cli"]
+N_KILLS = 10
+BUDGET = 12
+
+
+def _gbs_main_available() -> bool:
+    return (REPO / "design" / "cli.py").is_file()
+
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(420)]
+
+
+def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    out = open(log, "ab")  # noqa: SIM115 - closed when the process ends (below)
+    code = "import sys; from design.cli import main; sys.exit(main(sys.argv[1:]))"
+    proc = subprocess.Popen([sys.executable, "-c", code, *args], cwd=REPO, env=env,
+                            stdout=out, stderr=subprocess.STDOUT)
+    proc._log = out  # type: ignore[attr-defined]
+    return proc
+
+
+def _finish(proc: subprocess.Popen) -> None:
+    proc.wait(30)
+    proc._log.close()  # type: ignore[attr-defined]
+
+
+def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path):
+    from experiments.cycler.client import CyclerClient
+    from experiments.cycler.process import running_simulator
+
+    rng = random.Random(20261125)
+    db = f"sqlite:///{tmp_path / 'campaign.db'}"
+    mlflow_uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    log = tmp_path / "campaign.log"
+    faults = {"http_error": 0.10, "lost_reply": 0.05, "instrument": 0.15, "retry_after_s": 0.05}
+    with running_simulator(seed=2, faults=faults, token="crash-token", job_duration_s=1.0,
+                           max_concurrent_jobs=4) as sim:
+        env = dict(os.environ, CYCLER_TOKEN="crash-token", MLFLOW_TRACKING_URI=mlflow_uri,
+                   GBS_MLRUNS_DIR=str(tmp_path / "mlruns"), PYTHONUNBUFFERED="1")
+        run = ["campaign", "run", "--cycler-url", sim.url, "--campaign", "crash", "--budget",
+               str(BUDGET), "--batch-size", "4", "--strategy", "sobol", "--seed", "1",
+               "--db", db, "--no-plots", "--no-progress", "--poll-interval", "0.1", "--poll-max", "0.3"]
+        resume = ["campaign", "resume", "crash", "--db", db, "--no-progress"]
+        kills, t0, at_kill = 0, time.monotonic(), []
+        args = run
+        while kills < N_KILLS:
+            proc = _start(args, env, log)
+            _wait_for_lease(db, proc)  # past the imports: the loop is starting
+            if rng.random() < 0.5:  # a random instant of the run
+                time.sleep(rng.uniform(0.0, 4.0))
+            else:  # just after the loop changed something (POST, result, row)
+                _wait_for_change(db, proc, _progress(db))
+                time.sleep(rng.uniform(0.0, 0.3))
+            if proc.poll() is not None:  # finished (or failed) before the kill
+                _finish(proc)
+                assert proc.returncode == 0, log.read_text()[-3000:]
+                break
+            proc.send_signal(signal.SIGKILL)
+            _finish(proc)
+            kills += 1
+            at_kill.append(_progress(db))
+            args = resume
+        final = _start(resume, env, log)
+        _finish_within(final, 180, log)
+        elapsed = time.monotonic() - t0
+        with CyclerClient(sim.url, token="crash-token") as client:
+            remote = client.list_jobs("crash")
+
+    store = Store(db)
+    rec = store.campaign("crash")
+    local = store.jobs(rec.id)
+    rows = [r for r in store.rows(rec.id) if r.origin == "campaign"]
+    results = store.results(rec.id)
+    props = store.proposals(rec.id)
+
+    # the service and the database agree, key by key
+    local_by_key = {j.idempotency_key: j for j in local}
+    remote_keys = [j.idempotency_key for j in remote]
+    assert len(set(remote_keys)) == len(remote_keys), "two service jobs share a key"
+    assert all(k in local_by_key for k in remote_keys), "a service job unknown to the database"
+    assert {j.job_id for j in local if j.job_id} == {j.job_id for j in remote}
+    for job in remote:
+        mine = local_by_key[job.idempotency_key]
+        assert mine.job_id == job.job_id and mine.request["recipe"] == job.recipe
+    assert not [j for j in local if j.status in ("created", "submitted", "fetched")], "job left behind"
+    # no experiment ran twice: at most one non-fault job per proposal on the service
+    remote_by_key = {j.idempotency_key: j for j in remote}
+    per_proposal = Counter(
+        local_by_key[j.idempotency_key].proposal_id for j in remote
+        if not (j.status == "failed" and j.error is not None and j.error.retryable)
+        and local_by_key[j.idempotency_key].status != "rejected"
+    )
+    assert max(per_proposal.values()) == 1
+    # every finished result ingested exactly once
+    succeeded = {j.job_id for j in remote if j.status == "succeeded"}
+    cracked = {j.job_id for j in remote if j.status == "failed" and j.error and j.error.code == "sample_cracked"}
+    assert {r.job_id for r in results} == succeeded
+    row_jobs = Counter(r.job_pk for r in rows)
+    assert max(row_jobs.values()) == 1
+    ingested = {j.job_id for j in local if j.status in ("done", "cracked")}
+    rejected = {j.job_id for j in local if j.status == "rejected"}
+    assert ingested | rejected == succeeded | cracked and not (ingested & rejected)
+    assert len(rows) == len(ingested)
+    assert rec.status == "done" and len(props) == BUDGET
+    assert len(rows) + sum(p.status == "abandoned" for p in props) == BUDGET
+    # MLflow: one parent run reused across resumes, one run per experiment
+    import mlflow
+
+    client = mlflow.MlflowClient(mlflow_uri)
+    exp = client.get_experiment_by_name("gbs-campaign-crash")
+    runs = client.search_runs([exp.experiment_id], max_results=1000)
+    parents = [r for r in runs if r.data.tags.get("gbs.role") == "campaign"]
+    assert len(parents) == 1 and parents[0].info.run_id == rec.mlflow_run_id
+    exp_keys = Counter(r.data.tags["gbs.key"] for r in runs if r.data.tags.get("gbs.role") == "experiment")
+    assert set(exp_keys) == {j.idempotency_key for j in local if j.status in ("done", "cracked")}
+    assert max(exp_keys.values()) == 1
+
+    faults_seen = sum(j.status == "fault" for j in local)
+    print(f"\ncrash test: {kills} SIGKILLs, {len(remote)} service jobs, {len(rows)} rows "
+          f"({len(cracked)} cracked), {faults_seen} instrument faults, {len(rejected)} rejected, "
+          f"duplicates=0, lost=0, {elapsed:.0f} s; (jobs, confirmed, results, rows) at each kill: {at_kill}")
+    assert kills >= N_KILLS
+    assert faults_seen >= 1 and len(cracked) >= 1  # the faults this test is about did happen
+    store.close()
+
+
+def _wait_for_lease(db: str, proc: subprocess.Popen, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and proc.poll() is None:
+        store = Store(db)
+        try:
+            rec = store.find_campaign("crash")
+            if rec is not None and (rec.lease_owner or "").endswith(f":{proc.pid}"):
+                return
+        finally:
+            store.close()
+        time.sleep(0.05)
+
+
+def _progress(db: str) -> tuple[int, int, int, int]:
+    """(jobs, jobs the service confirmed, raw results, rows) in the campaign database."""
+    store = Store(db)
+    try:
+        rec = store.find_campaign("crash")
+        if rec is None:
+            return (0, 0, 0, 0)
+        jobs = store.jobs(rec.id)
+        return (len(jobs), sum(j.job_id is not None for j in jobs), len(store.results(rec.id)),
+                sum(r.origin == "campaign" for r in store.rows(rec.id)))
+    finally:
+        store.close()
+
+
+def _wait_for_change(db: str, proc: subprocess.Popen, before: tuple, timeout_s: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and proc.poll() is None and _progress(db) == before:
+        time.sleep(0.02)
+
+
+def _finish_within(proc: subprocess.Popen, timeout_s: float, log: Path) -> None:
+    try:
+        proc.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+        pytest.fail(f"final resume did not finish in {timeout_s} s: {log.read_text()[-3000:]}")
+    finally:
+        proc._log.close()  # type: ignore[attr-defined]
+    assert proc.returncode == 0, log.read_text()[-3000:]
