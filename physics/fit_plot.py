@@ -39,6 +39,7 @@ def plot_fit(result: FitResult, path: str | Path, title: str | None = None) -> P
     ax.set_ylabel("-Z'' (ohm)")
     ax.set_aspect("equal", adjustable="datalim")
     ax.legend()
+    _zoom_electrolyte(ax, result)
     axes[1].loglog(f, np.abs(zm), "o", ms=3, label="data")
     axes[1].loglog(f, np.abs(zf), "-", label="fit")
     axes[1].set_xlabel("frequency (Hz)")
@@ -54,3 +55,30 @@ def plot_fit(result: FitResult, path: str | Path, title: str | None = None) -> P
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def _zoom_electrolyte(ax, result: FitResult) -> None:
+    """Inset of the high-frequency (electrolyte) part of the Nyquist plot.
+
+    A blocking-electrode spike or a large interface arc dwarfs the bulk and grain-boundary
+    arc; when the spectrum reaches beyond three times R0 + R1 the inset shows that region,
+    with the fitted intercepts R0 and R0 + R1 marked.
+    """
+    r0 = result.params.get("R0")
+    if r0 is None:
+        return
+    r_end = r0 + result.params.get("R1", 0.0)
+    zm, zf = result.z_measured, result.z_fit
+    lo = min(float(zm.real.min()), r0)
+    if float(zm.real.max()) < lo + 3 * (r_end - lo) or r_end <= lo:
+        return
+    span = 1.3 * (r_end - lo)
+    inset = ax.inset_axes((0.45, 0.08, 0.5, 0.45))
+    inset.plot(zm.real, -zm.imag, "o", ms=2)
+    inset.plot(zf.real, -zf.imag, "-")
+    for r in {r0, r_end}:
+        inset.axvline(r, color="grey", lw=0.7, ls=":")
+    inset.set_xlim(lo - 0.05 * span, lo + span)
+    inset.set_ylim(-0.1 * span, 0.6 * span)
+    inset.set_title("R0, R0+R1 region", fontsize=7)
+    inset.tick_params(labelsize=6)
