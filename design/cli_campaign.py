@@ -41,10 +41,15 @@ def _display(enabled: bool):
     return CampaignDisplay(live=None if enabled else False)
 
 
-def _interrupted(name: str) -> typer.Exit:
-    typer.echo(f"stopped; everything received is stored. Continue with: gbs campaign resume {name}",
-               err=True)
-    return typer.Exit(130)
+def _interrupted(name: str) -> Exception:
+    from physics.errors import CampaignError
+
+    class CampaignInterrupted(CampaignError):
+        exit_code = 130
+
+    return CampaignInterrupted(
+        f"stopped; everything received is stored. Continue with: gbs campaign resume {name}"
+    )
 
 
 @campaign_app.command("run")
