@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from physics.errors import DataError
-from physics.table import RECIPE_COLUMNS, validate_table
+from physics.table import RECIPE_COLUMNS, empty_table, validate_table
 
 __all__ = [
     "DEFAULT_BOUNDS",
@@ -161,6 +161,8 @@ def split_noise_columns(
         DataError: from :func:`physics.table.validate_table` (missing columns, NaN recipes,
             unit mix-ups, duplicate samples), or a negative known sd.
     """
+    if len(table) == 0 and not set(RECIPE_COLUMNS) <= set(table.columns):
+        table = empty_table()  # an empty frame without columns is an empty table too
     noise_cols = [c for c in NOISE_COLUMNS.values() if c in table.columns]
     noise = pd.DataFrame(index=range(len(table)))
     for name, col in NOISE_COLUMNS.items():

@@ -19,11 +19,13 @@ exact (too low) value.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import numpy as np
 import torch
 from botorch.exceptions.errors import ModelFittingError
+from botorch.exceptions.warnings import InputDataWarning, OptimizationWarning
 from botorch.fit import fit_gpytorch_mll
 from botorch.models import SingleTaskGP
 from gpytorch.kernels import MaternKernel, ScaleKernel
@@ -86,6 +88,14 @@ def _plain_gp(X: torch.Tensor, Y: torch.Tensor, Yvar: torch.Tensor | None) -> Si
 
 
 def _build_and_fit(X, Y, Yvar, mean, state=None) -> SingleTaskGP:
+    with warnings.catch_warnings():
+        # inputs are already in the unit cube; constant or tiny outcome sets are legitimate
+        warnings.simplefilter("ignore", InputDataWarning)
+        warnings.simplefilter("ignore", OptimizationWarning)
+        return _build_and_fit_quiet(X, Y, Yvar, mean, state)
+
+
+def _build_and_fit_quiet(X, Y, Yvar, mean, state=None) -> SingleTaskGP:
     model = _plain_gp(X, Y, Yvar) if mean is None else _physics_gp(X, Y, Yvar, mean)
     if state is not None:
         try:
