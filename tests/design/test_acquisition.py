@@ -13,7 +13,7 @@ from design.acquisition import _hvi, hypervolume, reference_point, suggest
 from design.space import Axis, RecipeSpace
 from physics.errors import ConfigError, DataError
 from physics.table import empty_table
-from tests.surrogate.data import simulated_table, table_from_recipes
+from tests.surrogate.data import simulated_table
 
 torch.set_num_threads(2)
 

@@ -91,7 +91,7 @@ def test_cold_start_is_the_physics_prior():
     ("mutate", "message"),
     [
         (lambda t: t.drop(columns=["zbo_fraction"]), "missing required column"),
-        (lambda t: t.assign(sinter_temperature_c=[np.nan] + list(t.sinter_temperature_c[1:])),
+        (lambda t: t.assign(sinter_temperature_c=[np.nan, *t.sinter_temperature_c[1:]]),
          "NaN"),
         (lambda t: t.assign(sigma_total_ms_cm=t.sigma_total_ms_cm / 1000), "S/cm"),
         (lambda t: t.assign(sample_id=["a"] * len(t)), "duplicate"),
