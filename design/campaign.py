@@ -146,6 +146,7 @@ class CampaignRunner:
         self.config = CampaignConfig.from_json(self.record.config)
         self.overhead_s: list[float] = []  # time per proposal round (fit, suggest, log)
         self.slept_s = 0.0  # time spent waiting for the service between polls
+        self.timings: dict[str, float] = {}  # seconds per loop phase (submit, poll, ingest...)
 
     # -- the loop -----------------------------------------------------------------------
     def run(self, *, max_ticks: int | None = None) -> CampaignSnapshot:
@@ -165,6 +166,8 @@ class CampaignRunner:
             ledger.set_campaign_status(self.store, self.record.id, "stopped", msg)
             raise CampaignError(msg) from exc
         finally:
+            if self.tracker is not None:
+                self.tracker.close()
             ledger.release_lease(self.store, self.name, self.owner)
 
     def _run(self, max_ticks: int | None) -> CampaignSnapshot:
@@ -179,12 +182,13 @@ class CampaignRunner:
         interval, ticks = self.config.poll_interval_s, 0
         while True:
             ledger.acquire_lease(self.store, self.name, self.owner, ttl_s=_LEASE_TTL_S, force_from=set())
-            changed = self._submit_created() | self._poll() | self._ingest_fetched()
+            changed = self._timed("submit", self._submit_created) | self._timed("poll", self._poll)
+            changed |= self._timed("ingest", self._ingest_fetched)
             if self._finished():
                 break
-            changed |= self._propose()
+            changed |= self._timed("propose", self._propose)
             if changed:
-                self._report()
+                self._timed("report", lambda: bool(self._report()))
                 interval = self.config.poll_interval_s
             ticks += 1
             if max_ticks is not None and ticks >= max_ticks:
@@ -199,6 +203,13 @@ class CampaignRunner:
         if self.tracker is not None:
             self.tracker.finish(final)
         return final
+
+    def _timed(self, phase: str, step: Callable[[], bool]) -> bool:
+        t0 = time.perf_counter()
+        try:
+            return step()
+        finally:
+            self.timings[phase] = self.timings.get(phase, 0.0) + time.perf_counter() - t0
 
     def _report(self) -> CampaignSnapshot:
         snap = snapshot(self.store, self.name)

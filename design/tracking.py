@@ -22,13 +22,15 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from design.campaign_config import CampaignConfig, redact_url
 from sqlalchemy import select
 
+from design.campaign_config import CampaignConfig, redact_url
 from design.store import (
     CampaignRecord,
     IterationRecord,
@@ -96,7 +98,8 @@ class CampaignTracker:
         plots: draw model and analysis plots as artifacts.
     """
 
-    def __init__(self, tracking_uri: str | None = None, *, plots: bool = True) -> None:
+    def __init__(self, tracking_uri: str | None = None, *, plots: bool = True,
+                 background: bool = True) -> None:
         from design.mlflow_store import resolve_tracking_uri
 
         os.environ.setdefault("MPLBACKEND", "Agg")
@@ -108,6 +111,40 @@ class CampaignTracker:
         self._last_step: int | None = None
         self._warned = False
         self._client: Any = None
+        # Child runs (plots are slow) are logged by one worker thread, off the loop's path;
+        # one worker also keeps matplotlib single-threaded.
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="gbs-mlflow") if background else None
+        self._queued: set[tuple[str, int]] = set()
+        self._lock = threading.Lock()
+
+    def _submit(self, key: tuple[str, int], what: str, fn: Any, *args: Any) -> None:
+        with self._lock:
+            if key in self._queued:
+                return
+            self._queued.add(key)
+
+        def task() -> None:
+            try:
+                self._safe(what, fn, *args)
+            finally:
+                with self._lock:
+                    self._queued.discard(key)
+
+        if self._pool is None:
+            task()
+        else:
+            self._pool.submit(task)
+
+    def flush(self) -> None:
+        """Wait until every queued child run is logged."""
+        if self._pool is not None:
+            self._pool.submit(lambda: None).result()
+
+    def close(self) -> None:
+        """Stop the worker: the task in progress ends, queued ones are dropped (resume logs them)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
     @property
     def client(self) -> Any:
@@ -205,6 +242,7 @@ class CampaignTracker:
         """Mark the parent run finished and attach the best recipes."""
         if self.parent_run_id is None:
             return
+        self.flush()
         self._safe("finish", self.client.log_dict, self.parent_run_id,
                    {"best": snap.best, "jobs": snap.jobs, "metrics": snap.metrics}, "summary.json")
         self._safe("finish", self.client.set_terminated, self.parent_run_id, "FINISHED")
@@ -229,7 +267,7 @@ class CampaignTracker:
         """A child run with the round's proposals, predictions and the model's plots."""
         if self.parent_run_id is None:
             return
-        self._safe("iteration", self._log_iteration, store, campaign, iteration, proposals,
+        self._submit(("iteration", iteration), "iteration", self._log_iteration, store, campaign, iteration, proposals,
                    table, proposed, space)
 
     def _log_iteration(self, store: Store, campaign: CampaignRecord, iteration: int,
@@ -268,7 +306,7 @@ class CampaignTracker:
         """A child run for a finished experiment (``done`` or ``cracked``); marks it tracked."""
         if self.parent_run_id is None:
             return
-        self._safe("experiment", self._log_experiment, store, job_pk, raw, analysis)
+        self._submit(("experiment", job_pk), "experiment", self._log_experiment, store, job_pk, raw, analysis)
 
     def _log_experiment(self, store: Store, job_pk: int, raw: dict[str, Any] | None, analysis: Any) -> None:
         from mlflow.entities import Metric, Param

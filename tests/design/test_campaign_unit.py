@@ -177,8 +177,8 @@ def test_faults_and_cracks(tmp_path):
     assert snap.experiments_done == 3  # the fault's re-run does not count, the crack does
     assert snap.jobs.get("fault") == 1 and snap.jobs.get("cracked") == 1
     rec = store.campaign("unit")
-    faulted = [j for j in store.jobs(rec.id) if j.status == "fault"][0]
-    rerun = [j for j in store.jobs(rec.id) if j.proposal_id == faulted.proposal_id and j.attempt == 2][0]
+    faulted = next(j for j in store.jobs(rec.id) if j.status == "fault")
+    rerun = next(j for j in store.jobs(rec.id) if j.proposal_id == faulted.proposal_id and j.attempt == 2)
     assert rerun.request == faulted.request and rerun.idempotency_key != faulted.idempotency_key
     _check_consistent(store, service)
 

@@ -35,7 +35,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(420
 
 
 def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
-    out = open(log, "ab")  # noqa: SIM115 - closed when the process ends (below)
+    out = open(log, "ab")
     code = "import sys; from design.cli import main; sys.exit(main(sys.argv[1:]))"
     proc = subprocess.Popen([sys.executable, "-c", code, *args], cwd=REPO, env=env,
                             stdout=out, stderr=subprocess.STDOUT)
@@ -108,7 +108,6 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path):
         assert mine.job_id == job.job_id and mine.request["recipe"] == job.recipe
     assert not [j for j in local if j.status in ("created", "submitted", "fetched")], "job left behind"
     # no experiment ran twice: at most one non-fault job per proposal on the service
-    remote_by_key = {j.idempotency_key: j for j in remote}
     per_proposal = Counter(
         local_by_key[j.idempotency_key].proposal_id for j in remote
         if not (j.status == "failed" and j.error is not None and j.error.retryable)
