@@ -64,7 +64,7 @@ def test_clean_stop_resume_status_and_export(sim, tmp_path, capsys):
             break
         time.sleep(0.1)
     proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=30)
+    _out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
     assert "gbs campaign resume clean" in err and "Traceback" not in err
     rec = store.campaign("clean")
@@ -201,3 +201,41 @@ def test_postgres_backend(sim):
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
         admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
         admin.close()
+
+
+def test_mlflow_records_the_campaign(sim, tmp_path):
+    import mlflow
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    db = f"sqlite:///{tmp_path / 'c.db'}"
+    config = CampaignConfig(name="tracked", cycler_url=sim.url, budget=3, batch_size=2,
+                            strategy="sobol", poll_interval_s=0.1, poll_max_s=0.3,
+                            thresholds={"sigma_total_ms_cm": 1.0}, tracking_uri=uri)
+    snap = start_campaign(config, db_url=db, token=TOKEN)
+    client = mlflow.MlflowClient(uri)
+    exp = client.get_experiment_by_name("gbs-campaign-tracked")
+    assert exp.tags["gbs.strategy"] == "sobol" and "sigma_total_ms_cm=1" in exp.tags["gbs.thresholds"]
+    assert "mlflow.note.content" in exp.tags and "token" not in json.dumps(exp.tags).lower()
+    runs = client.search_runs([exp.experiment_id])
+    by_role: dict[str, list] = {}
+    for run in runs:
+        by_role.setdefault(run.data.tags.get("gbs.role"), []).append(run)
+    (parent,) = by_role["campaign"]
+    assert parent.info.status == "FINISHED" and parent.data.params["budget"] == "3"
+    assert parent.info.run_id == Store(db).campaign("tracked").mlflow_run_id
+    history = client.get_metric_history(parent.info.run_id, "experiments_done")
+    assert [m.step for m in history][-1] == 3 and history[-1].value == 3
+    assert {"best_sigma_ms_cm", "hypervolume"} <= set(parent.data.metrics)
+    assert len(by_role["iteration"]) >= 2
+    it = by_role["iteration"][0]
+    assert it.data.tags["mlflow.parentRunId"] == parent.info.run_id
+    proposals = client.download_artifacts(it.info.run_id, "proposals.json", str(tmp_path))
+    assert "acquisition_value" in Path(proposals).read_text()
+    experiments = by_role["experiment"]
+    assert len(experiments) == snap.experiments_done
+    ok = [r for r in experiments if r.data.tags["gbs.status"] == "ok"]
+    assert ok, "every experiment cracked: pick another seed"
+    names = {a.path for a in client.list_artifacts(ok[0].info.run_id)}
+    assert {"raw_result.json", "row.json", "analysis"} <= names
+    assert len(client.list_artifacts(ok[0].info.run_id, "analysis")) >= 3
+    assert "sigma_total_ms_cm" in ok[0].data.metrics and "zbo_fraction" in ok[0].data.params
