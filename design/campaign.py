@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -227,6 +228,12 @@ class CampaignRunner:
     def _reconcile(self) -> None:
         """Adopt service jobs whose POST answer was lost; refresh live statuses."""
         remote = {j.idempotency_key: j for j in self.client.list_jobs(self.name)}
+        known = {j.idempotency_key for j in self.store.jobs(self.record.id)}
+        orphans = [j.job_id for k, j in remote.items() if k not in known]
+        if orphans:
+            print(f"warning: the service holds {len(orphans)} job(s) of campaign {self.name!r} that "
+                  f"this database did not create ({', '.join(orphans[:5])}); they are ignored",
+                  file=sys.stderr)
         for job in self.store.jobs(self.record.id, statuses=("created", "submitted")):
             seen = remote.get(job.idempotency_key)
             if seen is None:

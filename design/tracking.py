@@ -287,10 +287,11 @@ class CampaignTracker:
         surrogate = getattr(proposed, "surrogate", None)
         if self.plots and surrogate is not None:
             try:
-                from design.plots import plot_posterior_maps
+                from design.plots import plot_pareto, plot_posterior_maps
 
                 with tempfile.TemporaryDirectory() as tmp:
                     plot_posterior_maps(surrogate, space, table, proposed.suggestions, Path(tmp))
+                    plot_pareto(surrogate, space, table, proposed.suggestions, Path(tmp))
                     self.client.log_artifacts(run_id, tmp, "plots")
             except Exception as exc:  # a plot is not worth a campaign
                 self.client.log_text(run_id, f"plots failed: {exc!r}", "plots_error.txt")

@@ -219,3 +219,28 @@ def test_second_live_runner_is_refused(tmp_path):
     ledger.acquire_lease(store, "unit", "otherhost:1", ttl_s=60, force_from=set())
     with pytest.raises(CampaignError, match="being run by"):
         _runner(store, FakeService()).run()
+
+
+def test_progress_display_shows_counts_best_and_hypervolume(tmp_path):
+    import io
+
+    from rich.console import Console
+
+    from design.progress import CampaignDisplay, snapshot_line, status_table
+
+    store, service = _setup(tmp_path, budget=3), FakeService(outcomes={2: "cracked"})
+    seen = []
+    snap = CampaignRunner(store, "unit", service, proposer=FakeProposer(), analyzer=fake_analyzer,
+                          sleep=lambda s: None, on_progress=seen.append).run()
+    assert seen and seen[-1].experiments_done == 3
+    line = snapshot_line(snap)
+    assert "3/3 done" in line and "cracked=1" in line and "HV" in line and "best sigma" in line
+    out = io.StringIO()
+    Console(file=out, width=120).print(status_table(snap))
+    text = out.getvalue()
+    assert "Jobs by status" in text and "hypervolume" in text and snap.best[0]["sample_id"] in text
+    plain = io.StringIO()
+    with CampaignDisplay(Console(file=plain, width=200), live=False) as display:
+        display(snap)
+        display(snap)  # unchanged: printed once
+    assert plain.getvalue().count("3/3 done") == 1
