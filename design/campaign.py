@@ -36,7 +36,7 @@ from design import ledger
 from design.campaign_config import CampaignConfig
 from design.campaign_report import CampaignSnapshot, snapshot
 from design.space import RecipeSpace
-from design.store import CampaignRecord, JobRecord, Store, loads
+from design.store import CampaignRecord, JobRecord, Store, get_record, loads
 from physics.errors import (
     CampaignError,
     CyclerAuthError,
@@ -303,7 +303,7 @@ class CampaignRunner:
 
     def _fetch_error(self, job: JobRecord, reason: str) -> None:
         with self.store.transaction() as s:
-            rec = s.get(JobRecord, job.id)
+            rec = get_record(s, JobRecord, job.id)
             rec.fetch_errors += 1
             errors = rec.fetch_errors
         if errors >= _MAX_FETCH_ERRORS:

@@ -17,7 +17,7 @@ from design import ledger
 from design.campaign import CampaignRunner, Proposer
 from design.campaign_config import CampaignConfig
 from design.campaign_report import CampaignSnapshot
-from design.store import CampaignRecord, Store, dumps
+from design.store import CampaignRecord, Store, dumps, get_record
 from physics.table import read_table
 
 __all__ = ["PAPER_DATA", "load_initial_data", "resume_campaign", "start_campaign"]
@@ -116,7 +116,7 @@ def resume_campaign(name: str, *, db_url: str | None = None, token: str | None =
         if cycler_url and cycler_url != config.cycler_url:
             config = CampaignConfig.from_json({**config.to_json(), "cycler_url": cycler_url})
             with store.transaction() as s:
-                s.get(CampaignRecord, rec.id).config_json = dumps(config.to_json())
+                get_record(s, CampaignRecord, rec.id).config_json = dumps(config.to_json())
         return _drive(store, name, config, token=token, tracking_uri=tracking_uri,
                       on_progress=on_progress, client=client, proposer=proposer)
     finally:

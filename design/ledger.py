@@ -26,6 +26,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from design.store import (
     CampaignRecord,
@@ -36,6 +37,7 @@ from design.store import (
     RowRecord,
     Store,
     dumps,
+    get_record,
     loads,
     utcnow,
 )
@@ -64,6 +66,7 @@ __all__ = [
 ]
 
 LIVE_JOB_STATUSES = ("created", "submitted", "fetched")
+
 
 
 def new_key(campaign: str, proposal_id: int, attempt: int) -> str:
@@ -146,7 +149,7 @@ def release_lease(store: Store, name: str, owner: str) -> None:
 def set_campaign_status(store: Store, campaign_id: int, status: str, message: str | None = None) -> None:
     """Record the campaign's status (``active``, ``done``, ``stopped``) and a plain message."""
     with store.transaction() as s:
-        rec = s.get(CampaignRecord, campaign_id)
+        rec = get_record(s, CampaignRecord, campaign_id)
         rec.status, rec.message, rec.updated_at = status, message, utcnow()
 
 
@@ -191,7 +194,7 @@ def add_proposals(
         return jobs
 
 
-def _new_job(s: Any, campaign: CampaignRecord, proposal: ProposalRecord, attempt: int, protocols: list[str] | None) -> JobRecord:
+def _new_job(s: Session, campaign: CampaignRecord, proposal: ProposalRecord, attempt: int, protocols: list[str] | None) -> JobRecord:
     body: dict[str, Any] = {"campaign": campaign.name, "recipe": proposal.recipe}
     if protocols:
         body["protocols"] = list(protocols)
@@ -212,7 +215,7 @@ def mark_submitted(store: Store, job_pk: int, job_id: str, service_status: str) 
     """The service confirmed the job: record its id (unique across the database)."""
     try:
         with store.transaction() as s:
-            rec = s.get(JobRecord, job_pk)
+            rec = get_record(s, JobRecord, job_pk)
             if rec.job_id not in (None, job_id):
                 raise CampaignError(
                     f"service answered job {job_id} for key {rec.idempotency_key}, which was "
@@ -231,7 +234,7 @@ def mark_submitted(store: Store, job_pk: int, job_id: str, service_status: str) 
 def reset_to_created(store: Store, job_pk: int, reason: str) -> None:
     """The service forgot a job (404): send the same key and body again."""
     with store.transaction() as s:
-        rec = s.get(JobRecord, job_pk)
+        rec = get_record(s, JobRecord, job_pk)
         rec.job_id, rec.status, rec.service_status = None, "created", None
         rec.error_message, rec.updated_at = reason, utcnow()
 
@@ -239,14 +242,14 @@ def reset_to_created(store: Store, job_pk: int, reason: str) -> None:
 def set_service_status(store: Store, job_pk: int, service_status: str) -> None:
     """Record the service's latest status of a live job (queued/running)."""
     with store.transaction() as s:
-        rec = s.get(JobRecord, job_pk)
+        rec = get_record(s, JobRecord, job_pk)
         rec.service_status, rec.updated_at = service_status, utcnow()
 
 
 def store_result(store: Store, job_pk: int, raw: dict[str, Any]) -> None:
     """Store the raw result durably; the job becomes ``fetched`` (analysed next)."""
     with store.transaction() as s:
-        rec = s.get(JobRecord, job_pk)
+        rec = get_record(s, JobRecord, job_pk)
         if rec.status != "submitted":
             return
         exists = s.scalar(select(ResultRecord.id).where(ResultRecord.job_pk == job_pk))
@@ -267,7 +270,7 @@ def record_row(store: Store, job_pk: int, row: dict[str, Any], notes: list[str])
     """
     try:
         with store.transaction() as s:
-            rec = s.get(JobRecord, job_pk)
+            rec = get_record(s, JobRecord, job_pk)
             if rec.status in ("done", "cracked"):
                 return False
             s.add(
@@ -284,7 +287,7 @@ def record_row(store: Store, job_pk: int, row: dict[str, Any], notes: list[str])
             )
             rec.status = "cracked" if row.get("status") == "cracked" else "done"
             rec.updated_at = utcnow()
-            prop = s.get(ProposalRecord, rec.proposal_id)
+            prop = get_record(s, ProposalRecord, rec.proposal_id)
             prop.status = "done"
             return True
     except IntegrityError as exc:
@@ -297,7 +300,7 @@ def record_cracked(store: Store, job_pk: int, message: str) -> bool:
     """The pellet cracked: an infeasible recipe, stored as a ``cracked`` row."""
     job = _get(store, job_pk)
     recipe = job.request["recipe"]
-    row = {c: None for c in MEASUREMENT_COLUMNS}
+    row: dict[str, Any] = dict.fromkeys(MEASUREMENT_COLUMNS)
     row.update(recipe)
     row.update(sample_id=f"cracked-{job.job_id}", status="cracked", source=job.job_id)
     return record_row(store, job_pk, row, [message])
@@ -305,28 +308,28 @@ def record_cracked(store: Store, job_pk: int, message: str) -> bool:
 
 def _get(store: Store, job_pk: int) -> JobRecord:
     with store.transaction() as s:
-        return s.get(JobRecord, job_pk)
+        return get_record(s, JobRecord, job_pk)
 
 
 def _close_and_rerun(
     store: Store, job_pk: int, status: str, code: str, message: str, *, counter: str, limit: int
 ) -> JobRecord | None:
     with store.transaction() as s:
-        rec = s.get(JobRecord, job_pk)
+        rec = get_record(s, JobRecord, job_pk)
         if rec.status not in LIVE_JOB_STATUSES:
             return None
         rec.status, rec.error_code, rec.error_message, rec.updated_at = status, code, message, utcnow()
-        prop = s.get(ProposalRecord, rec.proposal_id)
+        prop = get_record(s, ProposalRecord, rec.proposal_id)
         used = s.scalar(
             select(func.count(JobRecord.id)).where(
                 JobRecord.proposal_id == prop.id, JobRecord.status == counter
             )
         )
-        if used > limit:
+        if (used or 0) > limit:
             prop.status = "abandoned"
             prop.reason = f"{used} jobs ended as {counter} (last: {code}: {message})"
             return None
-        campaign = s.get(CampaignRecord, rec.campaign_id)
+        campaign = get_record(s, CampaignRecord, rec.campaign_id)
         protocols = loads(rec.request_json).get("protocols")
         return _new_job(s, campaign, prop, rec.attempt + 1, protocols)
 
@@ -346,11 +349,11 @@ def record_rejected(store: Store, job_pk: int, reason: str, *, max_reruns: int) 
 def record_failed(store: Store, job_pk: int, code: str, message: str) -> None:
     """A final, non-retryable failure: the job is ``failed`` and its proposal abandoned."""
     with store.transaction() as s:
-        rec = s.get(JobRecord, job_pk)
+        rec = get_record(s, JobRecord, job_pk)
         if rec.status not in LIVE_JOB_STATUSES:
             return
         rec.status, rec.error_code, rec.error_message, rec.updated_at = "failed", code, message, utcnow()
-        prop = s.get(ProposalRecord, rec.proposal_id)
+        prop = get_record(s, ProposalRecord, rec.proposal_id)
         prop.status, prop.reason = "abandoned", f"{code}: {message}"
 
 

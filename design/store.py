@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     Boolean,
@@ -59,6 +59,7 @@ __all__ = [
     "RowRecord",
     "Store",
     "dumps",
+    "get_record",
     "loads",
     "resolve_db_url",
     "utcnow",
@@ -226,6 +227,22 @@ class RowRecord(Base):
     @property
     def row(self) -> dict[str, Any]:
         return loads(self.row_json)
+
+
+_T = TypeVar("_T")
+
+
+def get_record(s: Session, model: type[_T], pk: int) -> _T:
+    """Row ``pk`` of ``model`` within session ``s``.
+
+    Raises:
+        CampaignError: no such row (a damaged or foreign database).
+    """
+    rec = s.get(model, pk)
+    if rec is None:
+        name = getattr(model, "__tablename__", model.__name__)
+        raise CampaignError(f"the campaign database has no {name} row {pk}")
+    return rec
 
 
 def resolve_db_url(url: str | None = None) -> str:

@@ -38,6 +38,7 @@ from design.store import (
     ResultRecord,
     RowRecord,
     Store,
+    get_record,
     loads,
 )
 from physics.table import PROPERTY_COLUMNS, RECIPE_COLUMNS
@@ -208,7 +209,7 @@ class CampaignTracker:
             self.client.update_run(run_id, status="RUNNING")
         self.parent_run_id = run_id
         with store.transaction() as s:
-            rec = s.get(CampaignRecord, campaign.id)
+            rec = get_record(s, CampaignRecord, campaign.id)
             rec.mlflow_run_id, rec.mlflow_experiment_id = run_id, self.experiment_id
         self._catch_up_iterations(store, campaign)
 
@@ -313,7 +314,7 @@ class CampaignTracker:
         from mlflow.entities import Metric, Param
 
         with store.transaction() as s:
-            job = s.get(JobRecord, job_pk)
+            job = get_record(s, JobRecord, job_pk)
             row_rec = s.scalar(select(RowRecord).where(RowRecord.job_pk == job_pk))
             if job.tracked or row_rec is None:
                 return
@@ -331,7 +332,8 @@ class CampaignTracker:
             ts = _now_ms()
             params = [Param(c, str(row.get(c))) for c in ("sample_id", *RECIPE_COLUMNS, "status", "source")]
             params += [Param("attempt", str(job.attempt)), Param("ccd_censored", str(row.get("ccd_censored")))]
-            metrics = [Metric(c, _num(row.get(c)), ts, 0) for c in _METRIC_COLUMNS if _num(row.get(c)) is not None]
+            values = {c: _num(row.get(c)) for c in _METRIC_COLUMNS}
+            metrics = [Metric(c, v, ts, 0) for c, v in values.items() if v is not None]
             self.client.log_batch(run_id, metrics=metrics, params=params)
             if raw is not None:
                 self.client.log_dict(run_id, raw, "raw_result.json")
@@ -347,4 +349,4 @@ class CampaignTracker:
                     self.client.log_text(run_id, f"plots failed: {exc!r}", "plots_error.txt")
             self.client.set_terminated(run_id, "FINISHED")
         with store.transaction() as s:
-            s.get(JobRecord, job_pk).tracked = True
+            get_record(s, JobRecord, job_pk).tracked = True
