@@ -27,14 +27,14 @@ import socket
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import pandas as pd
 
 from design import ledger
 from design.campaign_config import CampaignConfig
 from design.campaign_report import CampaignSnapshot, snapshot
+from design.proposer import Proposed, Proposer, default_analyzer, default_proposer
 from design.space import RecipeSpace
 from design.store import CampaignRecord, JobRecord, Store, get_record, loads
 from physics.errors import (
@@ -50,51 +50,6 @@ __all__ = ["CampaignRunner", "Proposed", "Proposer", "default_analyzer", "defaul
 
 _MAX_FETCH_ERRORS = 3
 _LEASE_TTL_S = 120.0
-
-
-@dataclass
-class Proposed:
-    """One proposal round: the suggestions and (optionally) the fitted surrogate for plots."""
-
-    suggestions: list[Any]
-    surrogate: Any = None
-
-
-class Proposer(Protocol):
-    """Chooses the next recipes given the table and the pending (in-flight) recipes."""
-
-    def __call__(
-        self, table: pd.DataFrame, *, batch_size: int, pending: list[dict[str, float]],
-        config: CampaignConfig, space: RecipeSpace, seed: int,
-    ) -> Proposed: ...
-
-
-def default_proposer(
-    table: pd.DataFrame, *, batch_size: int, pending: list[dict[str, float]],
-    config: CampaignConfig, space: RecipeSpace, seed: int,
-) -> Proposed:
-    """``design.acquisition.suggest`` with the campaign's strategy and thresholds.
-
-    The surrogate is built here and handed to ``suggest`` (which fits it), so that the
-    iteration's plots show the very model that chose the recipes.
-    """
-    from design.acquisition import suggest
-    from surrogate import make_surrogate
-
-    model = make_surrogate(config.strategy, seed=seed, bounds=space.bounds,
-                           default_dwell_h=space.default_dwell_h)
-    suggestions = suggest(
-        table, space=space, batch_size=batch_size, strategy=config.strategy,
-        thresholds=config.thresholds or None, pending=pending or None, seed=seed, surrogate=model,
-    )
-    return Proposed(list(suggestions), model)
-
-
-def default_analyzer(raw: dict[str, Any], theoretical_density_g_cm3: float) -> Any:
-    """``physics.results.analyze_result``."""
-    from physics.results import analyze_result
-
-    return analyze_result(raw, theoretical_density_g_cm3=theoretical_density_g_cm3)
 
 
 def _owner() -> str:
@@ -147,6 +102,7 @@ class CampaignRunner:
         self.config = CampaignConfig.from_json(self.record.config)
         self.overhead_s: list[float] = []  # time per proposal round (fit, suggest, log)
         self.slept_s = 0.0  # time spent waiting for the service between polls
+        self._garbled_count = 0  # garbled answers in a row
         self.timings: dict[str, float] = {}  # seconds per loop phase (submit, poll, ingest...)
 
     # -- the loop -----------------------------------------------------------------------
@@ -254,6 +210,9 @@ class CampaignRunner:
             except CyclerRejectedError as exc:
                 ledger.record_failed(self.store, job.id, exc.code or f"http_{exc.status_code}", str(exc))
                 continue
+            except CyclerProtocolError as exc:  # garbled answer: same key again next time
+                self._garbled(exc)
+                continue
             ledger.mark_submitted(self.store, job.id, answer.job_id, answer.status)
         return bool(jobs)
 
@@ -268,8 +227,20 @@ class CampaignRunner:
                     changed = True
                     continue
                 raise
+            except CyclerProtocolError as exc:
+                self._garbled(exc)
+                continue
+            self._garbled_count = 0
             changed |= self._on_status(job, remote)
         return changed
+
+    def _garbled(self, exc: Exception) -> None:
+        """A garbled answer: ask again next tick; give up after many in a row."""
+        self._garbled_count += 1
+        if self._garbled_count > 50:
+            raise CampaignError(f"the cycler service keeps answering garbage ({exc}); "
+                                f"resume with `gbs campaign resume {self.name}` once it is fixed")
+        print(f"warning: {exc}; asking again", file=sys.stderr)
 
     def _on_status(self, job: JobRecord, remote: Any) -> bool:
         status = remote.status

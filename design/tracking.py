@@ -116,6 +116,7 @@ class CampaignTracker:
         # one worker also keeps matplotlib single-threaded.
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="gbs-mlflow") if background else None
         self._queued: set[tuple[str, int]] = set()
+        self.busy_s = 0.0  # time spent logging child runs (in the worker when background)
         self._lock = threading.Lock()
 
     def _submit(self, key: tuple[str, int], what: str, fn: Any, *args: Any) -> None:
@@ -125,11 +126,13 @@ class CampaignTracker:
             self._queued.add(key)
 
         def task() -> None:
+            t0 = time.perf_counter()
             try:
                 self._safe(what, fn, *args)
             finally:
                 with self._lock:
                     self._queued.discard(key)
+                    self.busy_s += time.perf_counter() - t0
 
         if self._pool is None:
             task()
