@@ -28,6 +28,7 @@ from botorch.exceptions.errors import ModelFittingError
 from botorch.exceptions.warnings import InputDataWarning, OptimizationWarning
 from botorch.fit import fit_gpytorch_mll
 from botorch.models import SingleTaskGP
+from gpytorch.constraints import GreaterThan
 from gpytorch.kernels import MaternKernel, ScaleKernel
 from gpytorch.likelihoods import GaussianLikelihood
 from gpytorch.means import Mean
@@ -40,6 +41,8 @@ from surrogate.base import to_model_space
 __all__ = ["DTYPE", "PhysicsMean", "fit_objective_gp", "prior_model", "truncated_normal_mean"]
 
 DTYPE = torch.double
+#: Gamma(concentration, rate) prior of the residual lengthscales (unit-cube inputs).
+_LS_PRIOR = (3.0, 6.0)
 
 
 class PhysicsMean(Mean):
@@ -67,13 +70,15 @@ class PhysicsMean(Mean):
 
 
 def _physics_gp(X: torch.Tensor, Y: torch.Tensor, Yvar: torch.Tensor | None,
-                mean: Mean) -> SingleTaskGP:
+                mean: Mean, min_outputscale: float | None = None) -> SingleTaskGP:
     d = X.shape[-1]
+    floor = 1e-4 if min_outputscale is None else float(min_outputscale)
     covar = ScaleKernel(
-        MaternKernel(nu=2.5, ard_num_dims=d, lengthscale_prior=GammaPrior(3.0, 6.0)),
+        MaternKernel(nu=2.5, ard_num_dims=d, lengthscale_prior=GammaPrior(*_LS_PRIOR)),
         outputscale_prior=GammaPrior(2.0, 10.0),
+        outputscale_constraint=GreaterThan(floor),
     )
-    covar.outputscale = 0.1
+    covar.outputscale = max(0.1, 2 * floor)
     covar.base_kernel.lengthscale = 0.4
     likelihood = None
     if Yvar is None:
@@ -87,16 +92,16 @@ def _plain_gp(X: torch.Tensor, Y: torch.Tensor, Yvar: torch.Tensor | None) -> Si
     return SingleTaskGP(X, Y, train_Yvar=Yvar)
 
 
-def _build_and_fit(X, Y, Yvar, mean, state=None) -> SingleTaskGP:
+def _build_and_fit(X, Y, Yvar, mean, state=None, floor=None) -> SingleTaskGP:
     with warnings.catch_warnings():
         # inputs are already in the unit cube; constant or tiny outcome sets are legitimate
         warnings.simplefilter("ignore", InputDataWarning)
         warnings.simplefilter("ignore", OptimizationWarning)
-        return _build_and_fit_quiet(X, Y, Yvar, mean, state)
+        return _build_and_fit_quiet(X, Y, Yvar, mean, state, floor)
 
 
-def _build_and_fit_quiet(X, Y, Yvar, mean, state=None) -> SingleTaskGP:
-    model = _plain_gp(X, Y, Yvar) if mean is None else _physics_gp(X, Y, Yvar, mean)
+def _build_and_fit_quiet(X, Y, Yvar, mean, state=None, floor=None) -> SingleTaskGP:
+    model = _plain_gp(X, Y, Yvar) if mean is None else _physics_gp(X, Y, Yvar, mean, floor)
     if state is not None:
         try:
             model.load_state_dict(state, strict=False)
@@ -126,6 +131,7 @@ def fit_objective_gp(
     mean: Mean | None,
     yvar: np.ndarray | None = None,
     censored: np.ndarray | None = None,
+    min_outputscale: float | None = None,
 ) -> tuple[SingleTaskGP, np.ndarray]:
     """Fit one objective's GP in model space; handle censored (lower-bound) values.
 
@@ -136,6 +142,7 @@ def fit_objective_gp(
         mean: the physics mean, or None for the plain BoTorch GP.
         yvar: (n,) known noise variances in model space, or None (learned noise).
         censored: (n,) bool, True where ``y`` is a lower bound.
+        min_outputscale: floor of the residual kernel's variance (physics mean only).
 
     Returns:
         The fitted model (eval mode) and the targets it was trained on (imputed).
@@ -150,7 +157,8 @@ def fit_objective_gp(
         exact = ~cens
         if exact.any():
             first = _build_and_fit(Xt[exact], torch.as_tensor(y[exact, None], dtype=DTYPE),
-                                   None if Yvar is None else Yvar[exact], mean)
+                                   None if Yvar is None else Yvar[exact], mean,
+                                   floor=min_outputscale)
             with torch.no_grad():
                 post = first.posterior(Xt[cens], observation_noise=True)
             mu = post.mean.squeeze(-1).numpy()
@@ -163,7 +171,8 @@ def fit_objective_gp(
         else:
             mu, sd = y[cens], np.full(cens.sum(), 0.5)
         y[cens] = truncated_normal_mean(y[cens], mu, sd)
-    model = _build_and_fit(Xt, torch.as_tensor(y[:, None], dtype=DTYPE), Yvar, mean, state)
+    model = _build_and_fit(Xt, torch.as_tensor(y[:, None], dtype=DTYPE), Yvar, mean, state,
+                           floor=min_outputscale)
     return model, y
 
 

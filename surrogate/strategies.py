@@ -55,15 +55,24 @@ class GPSurrogate:
         bounds: (2, 3) recipe bounds for normalization (a RecipeSpace's ``bounds``).
         default_dwell_h: dwell used where a recipe has none.
         calibrate: re-calibrate the process model on the data at each fit.
+        prior_weight: pull of the calibration towards the literature parameters (see
+            ``physics.calibration.calibrate``); strong by default, because the calibration
+            has ~20 free parameters and a campaign's first batches have only a few rows.
+        min_outputscale: floor of the residual GP's prior variance (model-space units^2):
+            the calibrated model, fitted to the same rows, is never trusted to better than
+            ``sqrt(min_outputscale)`` (0.1 = ~10 %) away from the data.
     """
 
     def __init__(self, *, physics: bool = True, seed: int = 0, bounds: Any = None,
-                 default_dwell_h: float = DEFAULT_DWELL_H, calibrate: bool = True) -> None:
+                 default_dwell_h: float = DEFAULT_DWELL_H, calibrate: bool = True,
+                 prior_weight: float = 3.0, min_outputscale: float = 0.01) -> None:
         self.physics = physics
         self.seed = seed
         self.bounds = bounds
         self.default_dwell_h = default_dwell_h
         self.calibrate = calibrate
+        self.prior_weight = prior_weight
+        self.min_outputscale = min_outputscale
 
     @property
     def strategy(self) -> str:
@@ -91,6 +100,7 @@ class GPSurrogate:
             values = clean[name].to_numpy(dtype=float)
             rows = ok & np.isfinite(values)
             mean = None if predict is None else PhysicsMean(predict, name, self._bounds())
+            floor = self.min_outputscale if self.physics else None
             if not rows.any():
                 self.models_[name] = None if mean is None else prior_model(mean, X.shape[1])
                 continue
@@ -101,7 +111,8 @@ class GPSurrogate:
             if name == "ccd_ma_cm2":
                 censored = clean["ccd_censored"].fillna(False).to_numpy(dtype=bool)[rows]
             self.models_[name], self.targets_[name] = fit_objective_gp(
-                X[rows], y, name=name, mean=mean, yvar=yvar, censored=censored
+                X[rows], y, name=name, mean=mean, yvar=yvar, censored=censored,
+                min_outputscale=floor,
             )
         have_all = all(m is not None for m in self.models_.values())
         self.model_ = ModelListGP(*self.models_.values()) if have_all else None
@@ -119,7 +130,7 @@ class GPSurrogate:
         usable = clean[(clean["status"] == "ok") & clean["sigma_total_ms_cm"].notna()]
         if self.calibrate and len(usable) > 0:
             try:
-                return calibrate(clean).model
+                return calibrate(clean, prior_weight=self.prior_weight).model
             except GBSError:
                 pass
         return ProcessModel()
