@@ -212,7 +212,7 @@ def _new_job(s: Session, campaign: CampaignRecord, proposal: ProposalRecord, att
 
 
 def mark_submitted(store: Store, job_pk: int, job_id: str, service_status: str) -> None:
-    """The service confirmed the job: record its id (unique across the database)."""
+    """The service confirmed the job: record its id (unique within the campaign)."""
     try:
         with store.transaction() as s:
             rec = get_record(s, JobRecord, job_pk)

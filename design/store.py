@@ -7,7 +7,8 @@ Tables, one per concept, each row plain JSON text (never pickle):
 - ``proposals``: one per experiment slot of the budget: recipe, predictions, acquisition value,
   iteration; ``open`` until it yields a measurement row (``done``) or is given up (``abandoned``).
 - ``jobs``: one per submission to the cycler service. The idempotency key and the exact request
-  body are committed *before* the ``POST``; the service's ``job_id`` (unique) is recorded after.
+  body are committed *before* the ``POST``; the service's ``job_id`` (unique within the
+  campaign) is recorded after.
 - ``results``: the raw result JSON, stored before the job counts as done (unique per job).
 - ``rows``: the measurement-table rows (unique per job and per sample within a campaign),
   including the campaign's initial data (``job_pk`` empty).
@@ -43,17 +44,19 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from physics.errors import CampaignError, ConfigError
 
 __all__ = [
     "DEFAULT_DB_PATH",
+    "SCHEMA_VERSION",
     "Base",
     "CampaignRecord",
     "IterationRecord",
     "JobRecord",
+    "MetaRecord",
     "ProposalRecord",
     "ResultRecord",
     "RowRecord",
@@ -173,13 +176,15 @@ class JobRecord(Base):
     """
 
     __tablename__ = "jobs"
+    # job ids are the service's: unique within a campaign (two services may both have j-000001)
+    __table_args__ = (UniqueConstraint("campaign_id", "job_id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
     proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"), index=True)
     attempt: Mapped[int] = mapped_column(Integer, default=1)
     idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
     request_json: Mapped[str] = mapped_column(Text)
-    job_id: Mapped[str | None] = mapped_column(String(128), unique=True, nullable=True)
+    job_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     status: Mapped[str] = mapped_column(String(32), default="created", index=True)
     service_status: Mapped[str | None] = mapped_column(String(32), nullable=True)
     post_attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -201,7 +206,7 @@ class ResultRecord(Base):
     __tablename__ = "results"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     job_pk: Mapped[int] = mapped_column(ForeignKey("jobs.id"), unique=True)
-    job_id: Mapped[str] = mapped_column(String(128), unique=True)
+    job_id: Mapped[str] = mapped_column(String(128))
     raw_json: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -243,6 +248,17 @@ def get_record(s: Session, model: type[_T], pk: int) -> _T:
         name = getattr(model, "__tablename__", model.__name__)
         raise CampaignError(f"the campaign database has no {name} row {pk}")
     return rec
+
+
+SCHEMA_VERSION = "1"
+
+
+class MetaRecord(Base):
+    """Key-value facts about the database itself (``schema_version``)."""
+
+    __tablename__ = "gbs_meta"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
 
 
 def resolve_db_url(url: str | None = None) -> str:
@@ -288,6 +304,21 @@ class Store:
         except OperationalError as exc:
             raise CampaignError(f"cannot open the campaign database {self.safe_url}: {exc.orig}") from exc
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._check_schema()
+
+    def _check_schema(self) -> None:
+        try:
+            with self.transaction() as s:
+                rec = s.get(MetaRecord, "schema_version")
+                if rec is None:
+                    s.add(MetaRecord(key="schema_version", value=SCHEMA_VERSION))
+                elif rec.value != SCHEMA_VERSION:
+                    raise CampaignError(
+                        f"campaign database {self.safe_url} has schema version {rec.value}; this "
+                        f"version of gbs reads version {SCHEMA_VERSION}"
+                    )
+        except IntegrityError:  # another process wrote it first
+            pass
 
     @property
     def safe_url(self) -> str:

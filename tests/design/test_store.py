@@ -184,3 +184,23 @@ def test_default_db_path_is_documented(monkeypatch):
     assert DEFAULT_DB_PATH.parts[-2:] == ("campaigns", "campaigns.db")
     monkeypatch.setenv("GBS_CAMPAIGN_DB", "sqlite:///x.db")
     assert resolve_db_url() == "sqlite:///x.db" and os.environ["GBS_CAMPAIGN_DB"]
+
+
+def test_two_campaigns_on_two_services_may_share_job_ids(store, campaign):
+    other = ledger.create_campaign(store, "c2", {"x": 1})
+    a, b = _one_job(store, campaign), _one_job(store, other)
+    ledger.mark_submitted(store, a.id, "j-000001", "queued")
+    ledger.mark_submitted(store, b.id, "j-000001", "queued")
+    for job, c in ((a, campaign), (b, other)):
+        ledger.store_result(store, job.id, {"job_id": "j-000001"})
+        ledger.record_row(store, job.id, _row("S-000001", "j-000001"), [])
+        assert len(store.rows(c.id)) == 1
+
+
+def test_schema_version_is_checked(store):
+    from design.store import MetaRecord
+
+    with store.transaction() as s:
+        s.get(MetaRecord, "schema_version").value = "99"
+    with pytest.raises(CampaignError, match="schema version 99"):
+        Store(store.url)
