@@ -137,3 +137,13 @@ def test_hypervolume_of_measured_rows(table):
     ref = reference_point({"sigma_total_ms_cm": 1.0})
     assert float(ref[0]) == pytest.approx(0.0)
     assert hypervolume(table, {"sigma_total_ms_cm": 100.0}) == 0.0
+
+
+@pytest.mark.slow
+def test_dwell_free_space(table):
+    """A freed dwell gives 98k candidates: pre-screened, still on the grid and new."""
+    space = RecipeSpace(dwell_free=True)
+    out = suggest(table, space=space, batch_size=2)
+    assert len(out) == 2
+    for s in out:
+        space.validate(s.recipe)
