@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -92,7 +93,9 @@ def _log_mlflow(tracking_uri: str | None, data: Path, table: pd.DataFrame, param
 
     experiment_id = ensure_experiment(EXPERIMENT, tracking_uri=tracking_uri)
     with mlflow.start_run(experiment_id=experiment_id) as run:
-        dataset = mlflow.data.from_pandas(table, source=str(data.resolve()), name=data.name)
+        with warnings.catch_warnings():  # "source can be interpreted in multiple ways"
+            warnings.simplefilter("ignore", UserWarning)
+            dataset = mlflow.data.from_pandas(table, source=str(data.resolve()), name=data.name)
         mlflow.log_input(dataset, context="training")
         mlflow.log_params(params)
         mlflow.log_dict(records, "suggestions.json")
