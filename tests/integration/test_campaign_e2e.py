@@ -239,3 +239,22 @@ def test_mlflow_records_the_campaign(sim, tmp_path):
     assert {"raw_result.json", "row.json", "analysis"} <= names
     assert len(client.list_artifacts(ok[0].info.run_id, "analysis")) >= 3
     assert "sigma_total_ms_cm" in ok[0].data.metrics and "zbo_fraction" in ok[0].data.params
+
+
+def test_demo_runs_end_to_end(tmp_path, monkeypatch):
+    import io
+
+    from rich.console import Console
+
+    from design.quickstart import run_demo
+
+    monkeypatch.setenv("GBS_MLRUNS_DIR", str(tmp_path / "mlruns"))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    out = io.StringIO()
+    result = run_demo(n_experiments=4, batch_size=2, strategy="sobol", db_url=f"sqlite:///{tmp_path / 'd.db'}",
+                      progress=False, job_duration_s=0.3, console=Console(file=out, width=120))
+    text = out.getvalue()
+    assert result.snapshot.status == "done" and result.snapshot.experiments_done == 4
+    assert len(result.next_suggestions) == 2
+    assert "Best recipes" in text and "Next suggestions" in text
+    assert "gbs ui" in text and str(tmp_path / "mlruns" / "mlflow.db") in text.replace("\n", "")
