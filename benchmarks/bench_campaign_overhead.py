@@ -54,15 +54,30 @@ def _phases(runner: CampaignRunner) -> str:
 def bench_overhead(args: argparse.Namespace, work: Path) -> None:
     store = Store(f"sqlite:///{work / 'overhead.db'}")
     uri = f"sqlite:///{work / 'mlflow.db'}"
-    with running_simulator(seed=11, token=TOKEN, job_duration_s=args.job_s,
-                           max_concurrent_jobs=4) as sim, CyclerClient(sim.url, token=TOKEN) as client:
-        config = CampaignConfig(name="overhead", cycler_url=sim.url, budget=args.prefill,
-                                batch_size=4, strategy="sobol", seed=1, poll_interval_s=0.05,
-                                poll_max_s=0.2, plots=False, tracking_uri=uri)
+    with (
+        running_simulator(
+            seed=11, token=TOKEN, job_duration_s=args.job_s, max_concurrent_jobs=4
+        ) as sim,
+        CyclerClient(sim.url, token=TOKEN) as client,
+    ):
+        config = CampaignConfig(
+            name="overhead",
+            cycler_url=sim.url,
+            budget=args.prefill,
+            batch_size=4,
+            strategy="sobol",
+            seed=1,
+            poll_interval_s=0.05,
+            poll_max_s=0.2,
+            plots=False,
+            tracking_uri=uri,
+        )
         ledger.create_campaign(store, "overhead", config.to_json(), load_initial_data(PAPER_DATA))
         t0 = time.perf_counter()
         _runner(store, "overhead", client, uri, plots=False).run()
-        print(f"prefill: {args.prefill} experiments (sobol, no plots) in {time.perf_counter() - t0:.0f} s")
+        print(
+            f"prefill: {args.prefill} experiments (sobol, no plots) in {time.perf_counter() - t0:.0f} s"
+        )
         _set_config(store, "overhead", budget=args.budget, strategy=args.strategy, plots=True)
         runner = _runner(store, "overhead", client, uri, plots=True)
         t0 = time.perf_counter()
@@ -73,13 +88,19 @@ def bench_overhead(args: argparse.Namespace, work: Path) -> None:
     fits = [it.fit_seconds for it in store.iterations(rec.id) if it.n_rows >= args.prefill]
     loop = sum(runner.timings.values())
     fit = sum(fits)
-    print(f"overhead at {args.prefill}->{snap.experiments_done} experiments ({args.strategy}, "
-          f"MLflow + plots): {rounds} proposal rounds, wall {wall:.1f} s, slept {runner.slept_s:.1f} s")
-    print(f"  loop's own time per iteration: {loop / rounds:.2f} s (target <= 3 s), of which "
-          f"refit + acquisition {fit / rounds:.2f} s (max {max(fits, default=0):.2f} s) and the rest "
-          f"(analysis, database, HTTP, display) {(loop - fit) / rounds:.2f} s")
-    print(f"  MLflow child runs with plots, in the background worker: {runner.tracker.busy_s:.1f} s "
-          f"({runner.tracker.busy_s / rounds:.2f} s per iteration)")
+    print(
+        f"overhead at {args.prefill}->{snap.experiments_done} experiments ({args.strategy}, "
+        f"MLflow + plots): {rounds} proposal rounds, wall {wall:.1f} s, slept {runner.slept_s:.1f} s"
+    )
+    print(
+        f"  loop's own time per iteration: {loop / rounds:.2f} s (target <= 3 s), of which "
+        f"refit + acquisition {fit / rounds:.2f} s (max {max(fits, default=0):.2f} s) and the rest "
+        f"(analysis, database, HTTP, display) {(loop - fit) / rounds:.2f} s"
+    )
+    print(
+        f"  MLflow child runs with plots, in the background worker: {runner.tracker.busy_s:.1f} s "
+        f"({runner.tracker.busy_s / rounds:.2f} s per iteration)"
+    )
     print(f"  phases: {_phases(runner)}")
     store.close()
 
@@ -87,22 +108,39 @@ def bench_overhead(args: argparse.Namespace, work: Path) -> None:
 def bench_campaign(args: argparse.Namespace, work: Path) -> None:
     store = Store(f"sqlite:///{work / 'small.db'}")
     uri = f"sqlite:///{work / 'mlflow-small.db'}"
-    with running_simulator(seed=12, token=TOKEN, job_duration_s=args.job_s,
-                           max_concurrent_jobs=4) as sim, CyclerClient(sim.url, token=TOKEN) as client:
-        config = CampaignConfig(name="small", cycler_url=sim.url, budget=args.small_budget,
-                                batch_size=4, strategy=args.strategy, seed=2, poll_interval_s=0.2,
-                                poll_max_s=1.0, plots=True, tracking_uri=uri)
+    with (
+        running_simulator(
+            seed=12, token=TOKEN, job_duration_s=args.job_s, max_concurrent_jobs=4
+        ) as sim,
+        CyclerClient(sim.url, token=TOKEN) as client,
+    ):
+        config = CampaignConfig(
+            name="small",
+            cycler_url=sim.url,
+            budget=args.small_budget,
+            batch_size=4,
+            strategy=args.strategy,
+            seed=2,
+            poll_interval_s=0.2,
+            poll_max_s=1.0,
+            plots=True,
+            tracking_uri=uri,
+        )
         t0 = time.perf_counter()
         ledger.create_campaign(store, "small", config.to_json(), load_initial_data(PAPER_DATA))
         runner = _runner(store, "small", client, uri, plots=True)
         snap = runner.run()
         wall = time.perf_counter() - t0
-    print(f"campaign of {snap.experiments_done} experiments in batches of 4 ({args.strategy}, "
-          f"jobs {args.job_s:g} s, MLflow + plots): wall {wall:.0f} s (target < 300 s), "
-          f"{len(runner.overhead_s)} proposal rounds, slept {runner.slept_s:.0f} s, "
-          f"MLflow worker busy {runner.tracker.busy_s:.0f} s")
-    print(f"  phases: {_phases(runner)}; best sigma {snap.metrics['best_sigma_ms_cm']:.3g} mS/cm, "
-          f"HV {snap.metrics['hypervolume']:.3g}")
+    print(
+        f"campaign of {snap.experiments_done} experiments in batches of 4 ({args.strategy}, "
+        f"jobs {args.job_s:g} s, MLflow + plots): wall {wall:.0f} s (target < 300 s), "
+        f"{len(runner.overhead_s)} proposal rounds, slept {runner.slept_s:.0f} s, "
+        f"MLflow worker busy {runner.tracker.busy_s:.0f} s"
+    )
+    print(
+        f"  phases: {_phases(runner)}; best sigma {snap.metrics['best_sigma_ms_cm']:.3g} mS/cm, "
+        f"HV {snap.metrics['hypervolume']:.3g}"
+    )
     store.close()
 
 

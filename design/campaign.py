@@ -22,8 +22,6 @@ counts against the budget, so a campaign always ends.
 
 from __future__ import annotations
 
-import os
-import socket
 import sys
 import time
 from collections.abc import Callable
@@ -34,6 +32,7 @@ import pandas as pd
 from design import ledger
 from design.campaign_config import CampaignConfig
 from design.campaign_report import CampaignSnapshot, snapshot
+from design.lease import acquire_lease, dead_owners, release_lease, this_owner
 from design.proposer import Proposed, Proposer, default_analyzer, default_proposer
 from design.space import RecipeSpace
 from design.store import CampaignRecord, JobRecord, Store, get_record, loads
@@ -52,26 +51,6 @@ _MAX_FETCH_ERRORS = 3
 _LEASE_TTL_S = 120.0
 
 
-def _owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _dead_owners(owner: str | None) -> set[str]:
-    """Owners on this host whose process is gone (their lease may be taken over at once)."""
-    if not owner or ":" not in owner:
-        return set()
-    host, _, pid = owner.rpartition(":")
-    if host != socket.gethostname() or not pid.isdigit():
-        return set()
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return {owner}
-    except PermissionError:
-        return set()
-    return set()
-
-
 class CampaignRunner:
     """Drives one campaign from its database state until its budget is spent.
 
@@ -88,8 +67,14 @@ class CampaignRunner:
     """
 
     def __init__(
-        self, store: Store, name: str, client: Any, *, proposer: Proposer | None = None,
-        analyzer: Callable[[dict[str, Any], float], Any] | None = None, tracker: Any = None,
+        self,
+        store: Store,
+        name: str,
+        client: Any,
+        *,
+        proposer: Proposer | None = None,
+        analyzer: Callable[[dict[str, Any], float], Any] | None = None,
+        tracker: Any = None,
         on_progress: Callable[[CampaignSnapshot], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -97,7 +82,7 @@ class CampaignRunner:
         self.proposer = proposer or default_proposer
         self.analyzer = analyzer or default_analyzer
         self.tracker, self.on_progress, self.sleep = tracker, on_progress, sleep
-        self.owner = _owner()
+        self.owner = this_owner()
         self.record: CampaignRecord = store.campaign(name)
         self.config = CampaignConfig.from_json(self.record.config)
         self.overhead_s: list[float] = []  # time per proposal round (fit, suggest, log)
@@ -113,19 +98,26 @@ class CampaignRunner:
             CampaignError: the service refused the token (the campaign is marked ``stopped``),
                 or another process drives this campaign.
         """
-        ledger.acquire_lease(self.store, self.name, self.owner, ttl_s=_LEASE_TTL_S,
-                             force_from=_dead_owners(self.record.lease_owner))
+        acquire_lease(
+            self.store,
+            self.name,
+            self.owner,
+            ttl_s=_LEASE_TTL_S,
+            force_from=dead_owners(self.record.lease_owner),
+        )
         try:
             return self._run(max_ticks)
         except CyclerAuthError as exc:
-            msg = (f"the cycler service at {self.config.cycler_url} refused the token ({exc}); "
-                   "set CYCLER_TOKEN and run `gbs campaign resume " + self.name + "`")
+            msg = (
+                f"the cycler service at {self.config.cycler_url} refused the token ({exc}); "
+                "set CYCLER_TOKEN and run `gbs campaign resume " + self.name + "`"
+            )
             ledger.set_campaign_status(self.store, self.record.id, "stopped", msg)
             raise CampaignError(msg) from exc
         finally:
             if self.tracker is not None:
                 self.tracker.close()
-            ledger.release_lease(self.store, self.name, self.owner)
+            release_lease(self.store, self.name, self.owner)
 
     def _run(self, max_ticks: int | None) -> CampaignSnapshot:
         caps = self.client.capabilities()
@@ -138,7 +130,7 @@ class CampaignRunner:
         self._reconcile()
         interval, ticks = self.config.poll_interval_s, 0
         while True:
-            ledger.acquire_lease(self.store, self.name, self.owner, ttl_s=_LEASE_TTL_S, force_from=set())
+            acquire_lease(self.store, self.name, self.owner, ttl_s=_LEASE_TTL_S, force_from=set())
             changed = self._timed("submit", self._submit_created) | self._timed("poll", self._poll)
             changed |= self._timed("ingest", self._ingest_fetched)
             if self._finished():
@@ -187,9 +179,11 @@ class CampaignRunner:
         known = {j.idempotency_key for j in self.store.jobs(self.record.id)}
         orphans = [j.job_id for k, j in remote.items() if k not in known]
         if orphans:
-            print(f"warning: the service holds {len(orphans)} job(s) of campaign {self.name!r} that "
-                  f"this database did not create ({', '.join(orphans[:5])}); they are ignored",
-                  file=sys.stderr)
+            print(
+                f"warning: the service holds {len(orphans)} job(s) of campaign {self.name!r} that "
+                f"this database did not create ({', '.join(orphans[:5])}); they are ignored",
+                file=sys.stderr,
+            )
         for job in self.store.jobs(self.record.id, statuses=("created", "submitted")):
             seen = remote.get(job.idempotency_key)
             if seen is None:
@@ -205,10 +199,15 @@ class CampaignRunner:
             body = job.request
             try:
                 answer = self.client.submit_job(
-                    body["campaign"], body["recipe"], job.idempotency_key, protocols=body.get("protocols")
+                    body["campaign"],
+                    body["recipe"],
+                    job.idempotency_key,
+                    protocols=body.get("protocols"),
                 )
             except CyclerRejectedError as exc:
-                ledger.record_failed(self.store, job.id, exc.code or f"http_{exc.status_code}", str(exc))
+                ledger.record_failed(
+                    self.store, job.id, exc.code or f"http_{exc.status_code}", str(exc)
+                )
                 continue
             except CyclerProtocolError as exc:  # garbled answer: same key again next time
                 self._garbled(exc)
@@ -223,7 +222,9 @@ class CampaignRunner:
                 remote = self.client.get_job(job.job_id)
             except CyclerRejectedError as exc:
                 if exc.status_code == 404:
-                    ledger.reset_to_created(self.store, job.id, f"service forgot {job.job_id}: {exc}")
+                    ledger.reset_to_created(
+                        self.store, job.id, f"service forgot {job.job_id}: {exc}"
+                    )
                     changed = True
                     continue
                 raise
@@ -238,8 +239,10 @@ class CampaignRunner:
         """A garbled answer: ask again next tick; give up after many in a row."""
         self._garbled_count += 1
         if self._garbled_count > 50:
-            raise CampaignError(f"the cycler service keeps answering garbage ({exc}); "
-                                f"resume with `gbs campaign resume {self.name}` once it is fixed")
+            raise CampaignError(
+                f"the cycler service keeps answering garbage ({exc}); "
+                f"resume with `gbs campaign resume {self.name}` once it is fixed"
+            )
         print(f"warning: {exc}; asking again", file=sys.stderr)
 
     def _on_status(self, job: JobRecord, remote: Any) -> bool:
@@ -267,7 +270,9 @@ class CampaignRunner:
         if status == "failed" and code == "sample_cracked":
             ledger.record_cracked(self.store, job.id, message)
         elif status == "failed" and getattr(error, "retryable", False):
-            ledger.record_fault(self.store, job.id, code, message, max_retries=self.config.max_fault_retries)
+            ledger.record_fault(
+                self.store, job.id, code, message, max_retries=self.config.max_fault_retries
+            )
         else:
             ledger.record_failed(self.store, job.id, code, message)
         return True
@@ -278,8 +283,12 @@ class CampaignRunner:
             rec.fetch_errors += 1
             errors = rec.fetch_errors
         if errors >= _MAX_FETCH_ERRORS:
-            ledger.record_rejected(self.store, job.id, f"result unreadable: {reason}",
-                                   max_reruns=self.config.max_reruns)
+            ledger.record_rejected(
+                self.store,
+                job.id,
+                f"result unreadable: {reason}",
+                max_reruns=self.config.max_reruns,
+            )
 
     # -- ingest -------------------------------------------------------------------------
     def _ingest_fetched(self) -> bool:
@@ -296,12 +305,16 @@ class CampaignRunner:
                 validate_table(pd.DataFrame([row]), name=f"row of job {job.job_id}")
             except (GBSError, ValueError, KeyError, TypeError, IndexError, ArithmeticError) as exc:
                 kind = type(exc).__name__
-                ledger.record_rejected(self.store, job.id, f"{kind}: {exc}", max_reruns=self.config.max_reruns)
+                ledger.record_rejected(
+                    self.store, job.id, f"{kind}: {exc}", max_reruns=self.config.max_reruns
+                )
                 continue
             try:
                 ledger.record_row(self.store, job.id, row, list(getattr(analysis, "notes", [])))
             except CampaignError as exc:
-                ledger.record_rejected(self.store, job.id, str(exc), max_reruns=self.config.max_reruns)
+                ledger.record_rejected(
+                    self.store, job.id, str(exc), max_reruns=self.config.max_reruns
+                )
                 continue
             if self.tracker is not None:
                 self.tracker.log_experiment(self.store, job.id, result, analysis)
@@ -327,36 +340,63 @@ class CampaignRunner:
         t0 = time.perf_counter()
         table = ledger.measurement_table(self.store, self.record.id)
         pending = [p.recipe for p in open_props]
-        iteration = 1 + max((it.iteration for it in self.store.iterations(self.record.id)), default=0)
+        iteration = 1 + max(
+            (it.iteration for it in self.store.iterations(self.record.id)), default=0
+        )
         seed = self.config.seed + iteration
         try:
-            proposed = self.proposer(table, batch_size=room, pending=pending, config=self.config,
-                                     space=self.space, seed=seed)
+            proposed = self.proposer(
+                table,
+                batch_size=room,
+                pending=pending,
+                config=self.config,
+                space=self.space,
+                seed=seed,
+            )
         except (GBSError, ValueError, RuntimeError) as exc:
             if self.config.strategy == "sobol":
                 raise CampaignError(f"cannot propose recipes: {exc}") from exc
             fallback = CampaignConfig.from_json({**self.config.to_json(), "strategy": "sobol"})
-            proposed = self.proposer(table, batch_size=room, pending=pending, config=fallback,
-                                     space=self.space, seed=seed)
+            proposed = self.proposer(
+                table,
+                batch_size=room,
+                pending=pending,
+                config=fallback,
+                space=self.space,
+                seed=seed,
+            )
         fit_s = time.perf_counter() - t0
         rows = []
         for sug in proposed.suggestions[:room]:
             recipe = self.space.validate(self.space.snap(dict(sug.recipe)))
-            rows.append({
-                "recipe": recipe,
-                "prediction": {"mean": getattr(sug, "mean", {}), "sd": getattr(sug, "sd", {}),
-                               "p_feasible": getattr(sug, "p_feasible", None)},
-                "acquisition_value": _finite(getattr(sug, "acquisition_value", None)),
-            })
+            rows.append(
+                {
+                    "recipe": recipe,
+                    "prediction": {
+                        "mean": getattr(sug, "mean", {}),
+                        "sd": getattr(sug, "sd", {}),
+                        "p_feasible": getattr(sug, "p_feasible", None),
+                    },
+                    "acquisition_value": _finite(getattr(sug, "acquisition_value", None)),
+                }
+            )
         if not rows:
             raise CampaignError("the acquisition proposed no recipe; check the recipe space")
-        info = {"n_rows": len(table), "n_pending": len(pending), "fit_seconds": fit_s,
-                "strategy": self.config.strategy, "seed": seed}
-        jobs = ledger.add_proposals(self.store, self.record, iteration, rows,
-                                    protocols=self.config.protocols, info=info)
+        info = {
+            "n_rows": len(table),
+            "n_pending": len(pending),
+            "fit_seconds": fit_s,
+            "strategy": self.config.strategy,
+            "seed": seed,
+        }
+        jobs = ledger.add_proposals(
+            self.store, self.record, iteration, rows, protocols=self.config.protocols, info=info
+        )
         self._submit_created()
         if self.tracker is not None:
-            self.tracker.log_iteration(self.store, self.record, iteration, rows, table, proposed, self.space)
+            self.tracker.log_iteration(
+                self.store, self.record, iteration, rows, table, proposed, self.space
+            )
         self.overhead_s.append(time.perf_counter() - t0)
         return bool(jobs)
 

@@ -46,7 +46,9 @@ def parse_thresholds(items: list[str] | None) -> dict[str, float]:
         name, sep, value = item.partition("=")
         name = name.strip()
         if not sep or not name:
-            raise ConfigError(f"--threshold {item!r}: expected NAME=VALUE, e.g. sigma_total_ms_cm=1.0")
+            raise ConfigError(
+                f"--threshold {item!r}: expected NAME=VALUE, e.g. sigma_total_ms_cm=1.0"
+            )
         if name not in THRESHOLD_NAMES:
             raise ConfigError(
                 f"--threshold {name!r} is not a property; choose one of {', '.join(THRESHOLD_NAMES)}"
@@ -115,17 +117,25 @@ class CampaignConfig:
         if self.strategy not in STRATEGIES:
             raise ConfigError(f"--strategy {self.strategy!r} is not one of {', '.join(STRATEGIES)}")
         if urlsplit(self.cycler_url).scheme not in ("http", "https"):
-            raise ConfigError(f"--cycler-url {self.cycler_url!r} must be an http:// or https:// URL")
+            raise ConfigError(
+                f"--cycler-url {self.cycler_url!r} must be an http:// or https:// URL"
+            )
         if urlsplit(self.cycler_url).password or urlsplit(self.cycler_url).username:
-            raise ConfigError("--cycler-url must not carry credentials; put the token in CYCLER_TOKEN")
+            raise ConfigError(
+                "--cycler-url must not carry credentials; put the token in CYCLER_TOKEN"
+            )
         for name in ("max_fault_retries", "max_reruns"):
             if not 0 <= getattr(self, name) <= 100:
                 raise ConfigError(f"{name} = {getattr(self, name)!r} must be in [0, 100]")
         if not (0 < self.poll_interval_s <= self.poll_max_s):
             raise ConfigError("poll_interval_s must be positive and at most poll_max_s")
         parse_thresholds([f"{k}={v}" for k, v in self.thresholds.items()])
-        if self.tracking_uri and (urlsplit(self.tracking_uri).password or "token=" in self.tracking_uri):
-            raise ConfigError("--tracking-uri must not carry credentials (use MLflow's env variables)")
+        if self.tracking_uri and (
+            urlsplit(self.tracking_uri).password or "token=" in self.tracking_uri
+        ):
+            raise ConfigError(
+                "--tracking-uri must not carry credentials (use MLflow's env variables)"
+            )
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict with a version stamp."""
@@ -140,7 +150,9 @@ class CampaignConfig:
         """
         version = data.get("version")
         if version != CONFIG_VERSION:
-            raise ConfigError(f"campaign config version {version!r} is not supported (expected {CONFIG_VERSION})")
+            raise ConfigError(
+                f"campaign config version {version!r} is not supported (expected {CONFIG_VERSION})"
+            )
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known - {"version"})
         if unknown:

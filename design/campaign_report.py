@@ -36,7 +36,9 @@ def _hypervolume(table: pd.DataFrame, thresholds: dict[str, float]) -> float:
         return math.nan
 
 
-def progress_metrics(table: pd.DataFrame, thresholds: dict[str, float], experiments_done: int) -> dict[str, float]:
+def progress_metrics(
+    table: pd.DataFrame, thresholds: dict[str, float], experiments_done: int
+) -> dict[str, float]:
     """Campaign metrics for MLflow and the display (NaN where nothing is measured yet).
 
     Returns:
@@ -96,12 +98,25 @@ def snapshot(store: Store, name: str, *, with_metrics: bool = True) -> CampaignS
     table = measurement_table(store, rec.id)
     done_rows = [r for r in store.rows(rec.id) if r.origin == "campaign"]
     metrics = (
-        progress_metrics(table, config.get("thresholds") or {}, len(done_rows)) if with_metrics else {}
+        progress_metrics(table, config.get("thresholds") or {}, len(done_rows))
+        if with_metrics
+        else {}
     )
     best = []
     for _, row in best_rows(table).iterrows():
-        best.append({c: row[c] for c in ("sample_id", *RECIPE_COLUMNS, "sigma_total_ms_cm",
-                                         "ccd_ma_cm2", "electronic_fraction", "source")})
+        best.append(
+            {
+                c: row[c]
+                for c in (
+                    "sample_id",
+                    *RECIPE_COLUMNS,
+                    "sigma_total_ms_cm",
+                    "ccd_ma_cm2",
+                    "electronic_fraction",
+                    "source",
+                )
+            }
+        )
     reasons = [
         f"{j.job_id or j.idempotency_key}: {j.error_message}"
         for j in store.jobs(rec.id, statuses=("rejected",))

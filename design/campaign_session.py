@@ -54,9 +54,17 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _drive(store: Store, name: str, config: CampaignConfig, *, token: str | None,
-           tracking_uri: str | None, on_progress: Callable[[CampaignSnapshot], None] | None,
-           client: Any, proposer: Proposer | None) -> CampaignSnapshot:
+def _drive(
+    store: Store,
+    name: str,
+    config: CampaignConfig,
+    *,
+    token: str | None,
+    tracking_uri: str | None,
+    on_progress: Callable[[CampaignSnapshot], None] | None,
+    client: Any,
+    proposer: Proposer | None,
+) -> CampaignSnapshot:
     tracker = None
     if config.tracking:
         from design.tracking import CampaignTracker
@@ -65,8 +73,9 @@ def _drive(store: Store, name: str, config: CampaignConfig, *, token: str | None
     own_client = client is None
     client = client or _make_client(config, token)
     try:
-        runner = CampaignRunner(store, name, client, proposer=proposer, tracker=tracker,
-                                on_progress=on_progress)
+        runner = CampaignRunner(
+            store, name, client, proposer=proposer, tracker=tracker, on_progress=on_progress
+        )
         with _sigterm_as_interrupt():
             return runner.run()
     finally:
@@ -74,10 +83,16 @@ def _drive(store: Store, name: str, config: CampaignConfig, *, token: str | None
             client.close()
 
 
-def start_campaign(config: CampaignConfig, *, db_url: str | None = None,
-                   initial: pd.DataFrame | None = None, token: str | None = None,
-                   on_progress: Callable[[CampaignSnapshot], None] | None = None,
-                   client: Any = None, proposer: Proposer | None = None) -> CampaignSnapshot:
+def start_campaign(
+    config: CampaignConfig,
+    *,
+    db_url: str | None = None,
+    initial: pd.DataFrame | None = None,
+    token: str | None = None,
+    on_progress: Callable[[CampaignSnapshot], None] | None = None,
+    client: Any = None,
+    proposer: Proposer | None = None,
+) -> CampaignSnapshot:
     """Create campaign ``config.name`` (with its initial rows) and run it to the end.
 
     Args:
@@ -94,16 +109,31 @@ def start_campaign(config: CampaignConfig, *, db_url: str | None = None,
     store = Store(db_url)
     try:
         ledger.create_campaign(store, config.name, config.to_json(), initial)
-        return _drive(store, config.name, config, token=token, tracking_uri=config.tracking_uri,
-                      on_progress=on_progress, client=client, proposer=proposer)
+        return _drive(
+            store,
+            config.name,
+            config,
+            token=token,
+            tracking_uri=config.tracking_uri,
+            on_progress=on_progress,
+            client=client,
+            proposer=proposer,
+        )
     finally:
         store.close()
 
 
-def resume_campaign(name: str, *, db_url: str | None = None, token: str | None = None,
-                    tracking_uri: str | None = None, cycler_url: str | None = None,
-                    on_progress: Callable[[CampaignSnapshot], None] | None = None,
-                    client: Any = None, proposer: Proposer | None = None) -> CampaignSnapshot:
+def resume_campaign(
+    name: str,
+    *,
+    db_url: str | None = None,
+    token: str | None = None,
+    tracking_uri: str | None = None,
+    cycler_url: str | None = None,
+    on_progress: Callable[[CampaignSnapshot], None] | None = None,
+    client: Any = None,
+    proposer: Proposer | None = None,
+) -> CampaignSnapshot:
     """Continue campaign ``name`` after a crash or a stop (same keys, same MLflow run).
 
     Args:
@@ -117,7 +147,15 @@ def resume_campaign(name: str, *, db_url: str | None = None, token: str | None =
             config = CampaignConfig.from_json({**config.to_json(), "cycler_url": cycler_url})
             with store.transaction() as s:
                 get_record(s, CampaignRecord, rec.id).config_json = dumps(config.to_json())
-        return _drive(store, name, config, token=token, tracking_uri=tracking_uri,
-                      on_progress=on_progress, client=client, proposer=proposer)
+        return _drive(
+            store,
+            name,
+            config,
+            token=token,
+            tracking_uri=tracking_uri,
+            on_progress=on_progress,
+            client=client,
+            proposer=proposer,
+        )
     finally:
         store.close()

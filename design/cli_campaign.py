@@ -25,13 +25,19 @@ campaign_app = typer.Typer(
 
 DbOpt = Annotated[
     str | None,
-    typer.Option("--db", help="SQLAlchemy URL of the campaign database "
-                 "(default: GBS_CAMPAIGN_DB or sqlite:///<repo>/campaigns/campaigns.db)."),
+    typer.Option(
+        "--db",
+        help="SQLAlchemy URL of the campaign database "
+        "(default: GBS_CAMPAIGN_DB or sqlite:///<repo>/campaigns/campaigns.db).",
+    ),
 ]
 TrackingOpt = Annotated[
     str | None,
-    typer.Option("--tracking-uri", help="MLflow tracking URI (default: MLFLOW_TRACKING_URI, "
-                 "else sqlite:///<repo>/mlruns/mlflow.db)."),
+    typer.Option(
+        "--tracking-uri",
+        help="MLflow tracking URI (default: MLFLOW_TRACKING_URI, "
+        "else sqlite:///<repo>/mlruns/mlflow.db).",
+    ),
 ]
 
 
@@ -54,25 +60,53 @@ def _interrupted(name: str) -> Exception:
 
 @campaign_app.command("run")
 def run(
-    cycler_url: Annotated[str, typer.Option("--cycler-url", help="Base URL of the cycler service.")],
+    cycler_url: Annotated[
+        str, typer.Option("--cycler-url", help="Base URL of the cycler service.")
+    ],
     campaign: Annotated[str, typer.Option("--campaign", help="Campaign name (new).")],
     budget: Annotated[int, typer.Option("--budget", help="Number of experiments to run.")],
-    batch_size: Annotated[int | None, typer.Option(
-        "--batch-size", help="Jobs in flight (default: the service's max_concurrent_jobs).")] = None,
-    strategy: Annotated[str, typer.Option("--strategy", help="physics-gp, gp or sobol.")] = "physics-gp",
+    batch_size: Annotated[
+        int | None,
+        typer.Option(
+            "--batch-size", help="Jobs in flight (default: the service's max_concurrent_jobs)."
+        ),
+    ] = None,
+    strategy: Annotated[
+        str, typer.Option("--strategy", help="physics-gp, gp or sobol.")
+    ] = "physics-gp",
     seed: Annotated[int, typer.Option("--seed")] = 0,
-    initial_data: Annotated[Path | None, typer.Option(
-        "--initial-data", help="Measurement-table CSV to start from (default: the paper's data).")] = None,
+    initial_data: Annotated[
+        Path | None,
+        typer.Option(
+            "--initial-data",
+            help="Measurement-table CSV to start from (default: the paper's data).",
+        ),
+    ] = None,
     no_initial_data: Annotated[bool, typer.Option("--no-initial-data", help="Cold start.")] = False,
-    threshold: Annotated[list[str] | None, typer.Option(
-        "--threshold", help="Property threshold NAME=VALUE (repeatable), e.g. sigma_total_ms_cm=1.0.")] = None,
+    threshold: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--threshold",
+            help="Property threshold NAME=VALUE (repeatable), e.g. sigma_total_ms_cm=1.0.",
+        ),
+    ] = None,
     tracking_uri: TrackingOpt = None,
     db: DbOpt = None,
-    poll_interval: Annotated[float, typer.Option("--poll-interval", help="First polling interval, s.")] = 1.0,
-    poll_max: Annotated[float, typer.Option("--poll-max", help="Longest polling interval, s.")] = 30.0,
-    plots: Annotated[bool, typer.Option("--plots/--no-plots", help="Plots as MLflow artifacts.")] = True,
-    tracking: Annotated[bool, typer.Option("--tracking/--no-tracking", help="Log to MLflow.")] = True,
-    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Live display.")] = True,
+    poll_interval: Annotated[
+        float, typer.Option("--poll-interval", help="First polling interval, s.")
+    ] = 1.0,
+    poll_max: Annotated[
+        float, typer.Option("--poll-max", help="Longest polling interval, s.")
+    ] = 30.0,
+    plots: Annotated[
+        bool, typer.Option("--plots/--no-plots", help="Plots as MLflow artifacts.")
+    ] = True,
+    tracking: Annotated[
+        bool, typer.Option("--tracking/--no-tracking", help="Log to MLflow.")
+    ] = True,
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", help="Live display.")
+    ] = True,
 ) -> None:
     """Start a campaign: propose, submit, poll, ingest, refit until BUDGET experiments are done."""
     from design.campaign_config import CampaignConfig, parse_thresholds
@@ -85,10 +119,18 @@ def run(
     source = None if no_initial_data else (initial_data or PAPER_DATA)
     chosen_uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri()
     config = CampaignConfig(
-        name=campaign, cycler_url=cycler_url, budget=budget, batch_size=batch_size,
-        strategy=strategy, seed=seed, thresholds=parse_thresholds(threshold),
-        initial_data=None if source is None else str(source), poll_interval_s=poll_interval,
-        poll_max_s=max(poll_max, poll_interval), plots=plots, tracking=tracking,
+        name=campaign,
+        cycler_url=cycler_url,
+        budget=budget,
+        batch_size=batch_size,
+        strategy=strategy,
+        seed=seed,
+        thresholds=parse_thresholds(threshold),
+        initial_data=None if source is None else str(source),
+        poll_interval_s=poll_interval,
+        poll_max_s=max(poll_max, poll_interval),
+        plots=plots,
+        tracking=tracking,
         tracking_uri=chosen_uri,
     )
     initial = load_initial_data(source)
@@ -105,17 +147,25 @@ def resume(
     name: Annotated[str, typer.Argument(help="Campaign to continue.")],
     db: DbOpt = None,
     tracking_uri: TrackingOpt = None,
-    cycler_url: Annotated[str | None, typer.Option(
-        "--cycler-url", help="New address of the service, if it moved.")] = None,
-    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Live display.")] = True,
+    cycler_url: Annotated[
+        str | None, typer.Option("--cycler-url", help="New address of the service, if it moved.")
+    ] = None,
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", help="Live display.")
+    ] = True,
 ) -> None:
     """Continue a campaign after a crash or a stop: re-send unconfirmed jobs, reconcile, go on."""
     from design.campaign_session import resume_campaign
 
     try:
         with _display(progress) as display:
-            snap = resume_campaign(name, db_url=db, tracking_uri=tracking_uri,
-                                   cycler_url=cycler_url, on_progress=display)
+            snap = resume_campaign(
+                name,
+                db_url=db,
+                tracking_uri=tracking_uri,
+                cycler_url=cycler_url,
+                on_progress=display,
+            )
     except KeyboardInterrupt:
         raise _interrupted(name) from None
     _print_final(snap)
@@ -149,8 +199,9 @@ def export(
     name: Annotated[str, typer.Argument(help="Campaign name.")],
     csv: Annotated[Path, typer.Option("--csv", help="Output measurement-table CSV.")],
     db: DbOpt = None,
-    campaign_only: Annotated[bool, typer.Option(
-        "--campaign-only", help="Leave out the initial data.")] = False,
+    campaign_only: Annotated[
+        bool, typer.Option("--campaign-only", help="Leave out the initial data.")
+    ] = False,
 ) -> None:
     """Write the campaign's measurement table (initial data and results) as CSV."""
     from design.campaign_report import export_csv
@@ -165,19 +216,30 @@ def export(
 
 
 def demo(
-    experiments: Annotated[int, typer.Option("--experiments", help="Budget of the demo campaign.")] = 12,
+    experiments: Annotated[
+        int, typer.Option("--experiments", help="Budget of the demo campaign.")
+    ] = 12,
     batch_size: Annotated[int, typer.Option("--batch-size")] = 4,
     strategy: Annotated[str, typer.Option("--strategy")] = "physics-gp",
     seed: Annotated[int, typer.Option("--seed")] = 0,
     tracking_uri: TrackingOpt = None,
     db: DbOpt = None,
-    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Live display.")] = True,
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", help="Live display.")
+    ] = True,
 ) -> None:
     """Start the built-in cycler simulator and run a short campaign against it, end to end."""
     from design.quickstart import run_demo
 
-    run_demo(n_experiments=experiments, batch_size=batch_size, strategy=strategy, seed=seed,
-             tracking_uri=tracking_uri, db_url=db, progress=progress)
+    run_demo(
+        n_experiments=experiments,
+        batch_size=batch_size,
+        strategy=strategy,
+        seed=seed,
+        tracking_uri=tracking_uri,
+        db_url=db,
+        progress=progress,
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -20,11 +20,10 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from datetime import timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -46,7 +45,6 @@ from physics.table import MEASUREMENT_COLUMNS, empty_table, validate_table
 
 __all__ = [
     "LIVE_JOB_STATUSES",
-    "acquire_lease",
     "add_proposals",
     "create_campaign",
     "job_counts",
@@ -58,7 +56,6 @@ __all__ = [
     "record_fault",
     "record_rejected",
     "record_row",
-    "release_lease",
     "reset_to_created",
     "set_campaign_status",
     "set_service_status",
@@ -66,7 +63,6 @@ __all__ = [
 ]
 
 LIVE_JOB_STATUSES = ("created", "submitted", "fetched")
-
 
 
 def new_key(campaign: str, proposal_id: int, attempt: int) -> str:
@@ -107,46 +103,9 @@ def create_campaign(
         ) from exc
 
 
-def acquire_lease(store: Store, name: str, owner: str, *, ttl_s: float, force_from: set[str]) -> None:
-    """Take (or renew) the right to drive a campaign.
-
-    Args:
-        owner: this process (``host:pid``).
-        ttl_s: how long the lease holds without renewal.
-        force_from: owners known to be dead (their lease is taken over even if not expired).
-
-    Raises:
-        CampaignError: another live process drives the campaign.
-    """
-    now = utcnow()
-    with store.transaction() as s:
-        rec = s.scalar(select(CampaignRecord).where(CampaignRecord.name == name).with_for_update())
-        if rec is None:
-            raise CampaignError(f"no campaign named {name!r}")
-        until = rec.lease_until
-        if until is not None and until.tzinfo is None:
-            until = until.replace(tzinfo=now.tzinfo)
-        held = rec.lease_owner and rec.lease_owner != owner and until is not None and until > now
-        if held and rec.lease_owner not in force_from:
-            raise CampaignError(
-                f"campaign {name!r} is being run by {rec.lease_owner} (lease until "
-                f"{until:%H:%M:%S} UTC); wait for it to stop or stop that process first"
-            )
-        rec.lease_owner = owner
-        rec.lease_until = now + timedelta(seconds=ttl_s)
-
-
-def release_lease(store: Store, name: str, owner: str) -> None:
-    """Give the lease back if this process holds it."""
-    with store.transaction() as s:
-        s.execute(
-            update(CampaignRecord)
-            .where(CampaignRecord.name == name, CampaignRecord.lease_owner == owner)
-            .values(lease_owner=None, lease_until=None)
-        )
-
-
-def set_campaign_status(store: Store, campaign_id: int, status: str, message: str | None = None) -> None:
+def set_campaign_status(
+    store: Store, campaign_id: int, status: str, message: str | None = None
+) -> None:
     """Record the campaign's status (``active``, ``done``, ``stopped``) and a plain message."""
     with store.transaction() as s:
         rec = get_record(s, CampaignRecord, campaign_id)
@@ -194,7 +153,13 @@ def add_proposals(
         return jobs
 
 
-def _new_job(s: Session, campaign: CampaignRecord, proposal: ProposalRecord, attempt: int, protocols: list[str] | None) -> JobRecord:
+def _new_job(
+    s: Session,
+    campaign: CampaignRecord,
+    proposal: ProposalRecord,
+    attempt: int,
+    protocols: list[str] | None,
+) -> JobRecord:
     body: dict[str, Any] = {"campaign": campaign.name, "recipe": proposal.recipe}
     if protocols:
         body["protocols"] = list(protocols)
@@ -318,7 +283,12 @@ def _close_and_rerun(
         rec = get_record(s, JobRecord, job_pk)
         if rec.status not in LIVE_JOB_STATUSES:
             return None
-        rec.status, rec.error_code, rec.error_message, rec.updated_at = status, code, message, utcnow()
+        rec.status, rec.error_code, rec.error_message, rec.updated_at = (
+            status,
+            code,
+            message,
+            utcnow(),
+        )
         prop = get_record(s, ProposalRecord, rec.proposal_id)
         used = s.scalar(
             select(func.count(JobRecord.id)).where(
@@ -334,9 +304,13 @@ def _close_and_rerun(
         return _new_job(s, campaign, prop, rec.attempt + 1, protocols)
 
 
-def record_fault(store: Store, job_pk: int, code: str, message: str, *, max_retries: int) -> JobRecord | None:
+def record_fault(
+    store: Store, job_pk: int, code: str, message: str, *, max_retries: int
+) -> JobRecord | None:
     """Instrument fault: close the job and re-run the recipe under a new key (not counted)."""
-    return _close_and_rerun(store, job_pk, "fault", code, message, counter="fault", limit=max_retries)
+    return _close_and_rerun(
+        store, job_pk, "fault", code, message, counter="fault", limit=max_retries
+    )
 
 
 def record_rejected(store: Store, job_pk: int, reason: str, *, max_reruns: int) -> JobRecord | None:
@@ -352,7 +326,12 @@ def record_failed(store: Store, job_pk: int, code: str, message: str) -> None:
         rec = get_record(s, JobRecord, job_pk)
         if rec.status not in LIVE_JOB_STATUSES:
             return
-        rec.status, rec.error_code, rec.error_message, rec.updated_at = "failed", code, message, utcnow()
+        rec.status, rec.error_code, rec.error_message, rec.updated_at = (
+            "failed",
+            code,
+            message,
+            utcnow(),
+        )
         prop = get_record(s, ProposalRecord, rec.proposal_id)
         prop.status, prop.reason = "abandoned", f"{code}: {message}"
 

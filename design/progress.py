@@ -18,7 +18,17 @@ from design.campaign_report import CampaignSnapshot
 
 __all__ = ["CampaignDisplay", "snapshot_line", "status_table"]
 
-_JOB_ORDER = ("submitting", "queued", "running", "fetched", "done", "cracked", "fault", "rejected", "failed")
+_JOB_ORDER = (
+    "submitting",
+    "queued",
+    "running",
+    "fetched",
+    "done",
+    "cracked",
+    "fault",
+    "rejected",
+    "failed",
+)
 
 
 def _fmt(value: Any, spec: str = ".3g") -> str:
@@ -71,13 +81,20 @@ def status_table(snap: CampaignSnapshot) -> Group:
         best.add_column(col)
     for row in snap.best:
         best.add_row(
-            str(row["sample_id"]), _fmt(row["zbo_fraction"]), _fmt(row["sinter_temperature_c"], ".0f"),
-            _fmt(row["dwell_h"]), _fmt(row["sigma_total_ms_cm"]), _fmt(row["ccd_ma_cm2"]),
-            _fmt(row["electronic_fraction"]), str(row["source"]),
+            str(row["sample_id"]),
+            _fmt(row["zbo_fraction"]),
+            _fmt(row["sinter_temperature_c"], ".0f"),
+            _fmt(row["dwell_h"]),
+            _fmt(row["sigma_total_ms_cm"]),
+            _fmt(row["ccd_ma_cm2"]),
+            _fmt(row["electronic_fraction"]),
+            str(row["source"]),
         )
     parts: list[Any] = [head, jobs, metrics, best]
     if snap.rejected_reasons:
-        parts.append(Text("Set aside (analysis failed):\n  " + "\n  ".join(snap.rejected_reasons[-5:])))
+        parts.append(
+            Text("Set aside (analysis failed):\n  " + "\n  ".join(snap.rejected_reasons[-5:]))
+        )
     return Group(*parts)
 
 

@@ -29,14 +29,25 @@ class Proposer(Protocol):
     """Chooses the next recipes given the table and the pending (in-flight) recipes."""
 
     def __call__(
-        self, table: pd.DataFrame, *, batch_size: int, pending: list[dict[str, float]],
-        config: CampaignConfig, space: RecipeSpace, seed: int,
+        self,
+        table: pd.DataFrame,
+        *,
+        batch_size: int,
+        pending: list[dict[str, float]],
+        config: CampaignConfig,
+        space: RecipeSpace,
+        seed: int,
     ) -> Proposed: ...
 
 
 def default_proposer(
-    table: pd.DataFrame, *, batch_size: int, pending: list[dict[str, float]],
-    config: CampaignConfig, space: RecipeSpace, seed: int,
+    table: pd.DataFrame,
+    *,
+    batch_size: int,
+    pending: list[dict[str, float]],
+    config: CampaignConfig,
+    space: RecipeSpace,
+    seed: int,
 ) -> Proposed:
     """``design.acquisition.suggest`` with the campaign's strategy and thresholds.
 
@@ -46,11 +57,18 @@ def default_proposer(
     from design.acquisition import suggest
     from surrogate import make_surrogate
 
-    model = make_surrogate(config.strategy, seed=seed, bounds=space.bounds,
-                           default_dwell_h=space.default_dwell_h)
+    model = make_surrogate(
+        config.strategy, seed=seed, bounds=space.bounds, default_dwell_h=space.default_dwell_h
+    )
     suggestions = suggest(
-        table, space=space, batch_size=batch_size, strategy=config.strategy,
-        thresholds=config.thresholds or None, pending=pending or None, seed=seed, surrogate=model,
+        table,
+        space=space,
+        batch_size=batch_size,
+        strategy=config.strategy,
+        thresholds=config.thresholds or None,
+        pending=pending or None,
+        seed=seed,
+        surrogate=model,
     )
     return Proposed(list(suggestions), model)
 
@@ -60,5 +78,3 @@ def default_analyzer(raw: dict[str, Any], theoretical_density_g_cm3: float) -> A
     from physics.results import analyze_result
 
     return analyze_result(raw, theoretical_density_g_cm3=theoretical_density_g_cm3)
-
-

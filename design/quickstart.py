@@ -51,10 +51,18 @@ def ui_command_for(tracking_uri: str) -> str:
     return f".venv/bin/mlflow ui --backend-store-uri {tracking_uri}"
 
 
-def run_demo(*, n_experiments: int = 12, batch_size: int = 4, strategy: str = "physics-gp",
-             seed: int = 0, tracking_uri: str | None = None, db_url: str | None = None,
-             progress: bool = True, job_duration_s: float = 1.0,
-             console: Console | None = None) -> DemoResult:
+def run_demo(
+    *,
+    n_experiments: int = 12,
+    batch_size: int = 4,
+    strategy: str = "physics-gp",
+    seed: int = 0,
+    tracking_uri: str | None = None,
+    db_url: str | None = None,
+    progress: bool = True,
+    job_duration_s: float = 1.0,
+    console: Console | None = None,
+) -> DemoResult:
     """Run the demo campaign end to end against a private simulator; print a summary.
 
     Args:
@@ -78,28 +86,41 @@ def run_demo(*, n_experiments: int = 12, batch_size: int = 4, strategy: str = "p
     name = f"demo-{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
     token = secrets.token_urlsafe(24)
     initial = load_initial_data(PAPER_DATA)
-    console.print(f"Starting the cycler simulator and campaign [bold]{name}[/bold] "
-                  f"({n_experiments} experiments, batches of {batch_size}, {strategy}).")
-    with running_simulator(seed=seed, token=token, job_duration_s=job_duration_s,
-                           max_concurrent_jobs=batch_size) as sim:
+    console.print(
+        f"Starting the cycler simulator and campaign [bold]{name}[/bold] "
+        f"({n_experiments} experiments, batches of {batch_size}, {strategy})."
+    )
+    with running_simulator(
+        seed=seed, token=token, job_duration_s=job_duration_s, max_concurrent_jobs=batch_size
+    ) as sim:
         config = CampaignConfig(
-            name=name, cycler_url=sim.url, budget=n_experiments, batch_size=batch_size,
-            strategy=strategy, seed=seed, initial_data=str(PAPER_DATA), poll_interval_s=0.2,
-            poll_max_s=2.0, tracking_uri=uri,
+            name=name,
+            cycler_url=sim.url,
+            budget=n_experiments,
+            batch_size=batch_size,
+            strategy=strategy,
+            seed=seed,
+            initial_data=str(PAPER_DATA),
+            poll_interval_s=0.2,
+            poll_max_s=2.0,
+            tracking_uri=uri,
         )
         with CampaignDisplay(console, live=None if progress else False) as display:
-            snap = start_campaign(config, db_url=db_url, initial=initial, token=token,
-                                  on_progress=display)
+            snap = start_campaign(
+                config, db_url=db_url, initial=initial, token=token, on_progress=display
+            )
         space = _space(sim.url, token)
     store = Store(db_url)
     try:
         table = measurement_table(store, store.campaign(name).id)
     finally:
         store.close()
-    proposed = default_proposer(table, batch_size=batch_size, pending=[], config=config,
-                                space=space, seed=seed + 10_000)
-    result = DemoResult(snap, list(proposed.suggestions), resolve_db_url(db_url), uri,
-                        ui_command_for(uri))
+    proposed = default_proposer(
+        table, batch_size=batch_size, pending=[], config=config, space=space, seed=seed + 10_000
+    )
+    result = DemoResult(
+        snap, list(proposed.suggestions), resolve_db_url(db_url), uri, ui_command_for(uri)
+    )
     _print_summary(console, result)
     return result
 
@@ -114,14 +135,26 @@ def _space(url: str, token: str) -> RecipeSpace:
 def _print_summary(console: Console, result: DemoResult) -> None:
     console.print(status_table(result.snapshot))
     nxt = Table(title="Next suggestions (if the campaign went on)")
-    for col in ("x ZBO", "T (C)", "dwell (h)", "sigma (pred.)", "CCD (pred.)", "t_e (pred.)", "p_feasible"):
+    for col in (
+        "x ZBO",
+        "T (C)",
+        "dwell (h)",
+        "sigma (pred.)",
+        "CCD (pred.)",
+        "t_e (pred.)",
+        "p_feasible",
+    ):
         nxt.add_column(col)
     for sug in result.next_suggestions:
         mean = getattr(sug, "mean", {}) or {}
         nxt.add_row(
-            f"{sug.recipe['zbo_fraction']:.2f}", f"{sug.recipe['sinter_temperature_c']:.0f}",
+            f"{sug.recipe['zbo_fraction']:.2f}",
+            f"{sug.recipe['sinter_temperature_c']:.0f}",
             f"{sug.recipe.get('dwell_h', float('nan')):g}",
-            *(_fmt(mean.get(k)) for k in ("sigma_total_ms_cm", "ccd_ma_cm2", "electronic_fraction")),
+            *(
+                _fmt(mean.get(k))
+                for k in ("sigma_total_ms_cm", "ccd_ma_cm2", "electronic_fraction")
+            ),
             _fmt(getattr(sug, "p_feasible", None)),
         )
     console.print(nxt)

@@ -302,7 +302,9 @@ class Store:
         try:
             Base.metadata.create_all(self.engine)
         except OperationalError as exc:
-            raise CampaignError(f"cannot open the campaign database {self.safe_url}: {exc.orig}") from exc
+            raise CampaignError(
+                f"cannot open the campaign database {self.safe_url}: {exc.orig}"
+            ) from exc
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._check_schema()
 

@@ -21,48 +21,33 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from design.campaign_config import CampaignConfig, redact_url
 from design.store import (
     CampaignRecord,
-    IterationRecord,
-    JobRecord,
-    ResultRecord,
-    RowRecord,
     Store,
     get_record,
     loads,
 )
-from physics.table import PROPERTY_COLUMNS, RECIPE_COLUMNS
+from design.tracking_runs import (
+    RunContext,
+    finite_or_none,
+    log_experiment_run,
+    log_iteration_run,
+    now_ms,
+)
 
 __all__ = ["CampaignTracker", "experiment_name"]
-
-_METRIC_COLUMNS = [c for c in PROPERTY_COLUMNS if c != "ccd_censored"]
 
 
 def experiment_name(campaign: str) -> str:
     """The MLflow experiment of a campaign."""
     return f"gbs-campaign-{campaign}"
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def _num(value: Any) -> float | None:
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        return None
-    return out if out == out and abs(out) != float("inf") else None
 
 
 def _init_sqlite_store_atomically(uri: str) -> None:
@@ -99,8 +84,9 @@ class CampaignTracker:
         plots: draw model and analysis plots as artifacts.
     """
 
-    def __init__(self, tracking_uri: str | None = None, *, plots: bool = True,
-                 background: bool = True) -> None:
+    def __init__(
+        self, tracking_uri: str | None = None, *, plots: bool = True, background: bool = True
+    ) -> None:
         from design.mlflow_store import resolve_tracking_uri
 
         os.environ.setdefault("MPLBACKEND", "Agg")
@@ -163,7 +149,9 @@ class CampaignTracker:
             fn(*args, **kwargs)
         except Exception as exc:  # MLflow is a record: never let it stop the campaign
             if not self._warned:
-                print(f"warning: MLflow logging failed ({what}): {exc}; will retry", file=sys.stderr)
+                print(
+                    f"warning: MLflow logging failed ({what}): {exc}; will retry", file=sys.stderr
+                )
                 self._warned = True
             return False
         return True
@@ -190,7 +178,9 @@ class CampaignTracker:
                 f"thresholds {thresholds}."
             ),
         }
-        self.experiment_id = ensure_experiment(experiment_name(config.name), tracking_uri=self.tracking_uri, tags=tags)
+        self.experiment_id = ensure_experiment(
+            experiment_name(config.name), tracking_uri=self.tracking_uri, tags=tags
+        )
         for key, value in tags.items():
             self.client.set_experiment_tag(self.experiment_id, key, value)
         run_id = campaign.mlflow_run_id
@@ -200,11 +190,15 @@ class CampaignTracker:
             )
             run_id = found[0].info.run_id if found else None
         if run_id is None:
-            run = self.client.create_run(self.experiment_id, run_name=config.name,
-                                         tags={**tags, "gbs.role": "campaign"})
+            run = self.client.create_run(
+                self.experiment_id, run_name=config.name, tags={**tags, "gbs.role": "campaign"}
+            )
             run_id = run.info.run_id
-            params = [Param(k, str(v)[:500]) for k, v in config.to_json().items()
-                      if k not in ("thresholds", "cycler_url")]
+            params = [
+                Param(k, str(v)[:500])
+                for k, v in config.to_json().items()
+                if k not in ("thresholds", "cycler_url")
+            ]
             params += [Param("cycler_url", redact_url(config.cycler_url))]
             params += [Param(f"threshold.{k}", str(v)) for k, v in config.thresholds.items()]
             self.client.log_batch(run_id, params=params)
@@ -220,15 +214,26 @@ class CampaignTracker:
         """Log rounds a crash kept from MLflow (their proposals, from the database; no plots)."""
         by_iteration: dict[int, list[dict[str, Any]]] = {}
         for prop in store.proposals(campaign.id):
-            by_iteration.setdefault(prop.iteration, []).append({
-                "recipe": prop.recipe, "prediction": loads(prop.prediction_json),
-                "acquisition_value": prop.acquisition_value,
-            })
+            by_iteration.setdefault(prop.iteration, []).append(
+                {
+                    "recipe": prop.recipe,
+                    "prediction": loads(prop.prediction_json),
+                    "acquisition_value": prop.acquisition_value,
+                }
+            )
         for it in store.iterations(campaign.id):
             if it.mlflow_run_id is None:
                 table = [None] * it.n_rows
-                self._log_iteration(store, campaign, it.iteration, by_iteration.get(it.iteration, []),
-                                    table, None, None)
+                log_iteration_run(
+                    self._context(),
+                    store,
+                    campaign,
+                    it.iteration,
+                    by_iteration.get(it.iteration, []),
+                    table,
+                    None,
+                    None,
+                )
 
     def log_progress(self, snap: Any) -> None:
         """Campaign metrics at step = experiments done (one batch per new step)."""
@@ -236,9 +241,12 @@ class CampaignTracker:
             return
         from mlflow.entities import Metric
 
-        ts = _now_ms()
-        metrics = [Metric(k, v, ts, snap.experiments_done) for k, v in snap.metrics.items()
-                   if _num(v) is not None]
+        ts = now_ms()
+        metrics = [
+            Metric(k, v, ts, snap.experiments_done)
+            for k, v in snap.metrics.items()
+            if finite_or_none(v) is not None
+        ]
         if self._safe("progress", self.client.log_batch, self.parent_run_id, metrics=metrics):
             self._last_step = snap.experiments_done
 
@@ -247,109 +255,62 @@ class CampaignTracker:
         if self.parent_run_id is None:
             return
         self.flush()
-        self._safe("finish", self.client.log_dict, self.parent_run_id,
-                   {"best": snap.best, "jobs": snap.jobs, "metrics": snap.metrics}, "summary.json")
+        self._safe(
+            "finish",
+            self.client.log_dict,
+            self.parent_run_id,
+            {"best": snap.best, "jobs": snap.jobs, "metrics": snap.metrics},
+            "summary.json",
+        )
         self._safe("finish", self.client.set_terminated, self.parent_run_id, "FINISHED")
 
-    def _child(self, run_name: str, tags: dict[str, str]) -> str:
-        run = self.client.create_run(
-            self.experiment_id, run_name=run_name,
-            tags={"mlflow.parentRunId": self.parent_run_id, "gbs.campaign_run": self.parent_run_id, **tags},
-        )
-        return run.info.run_id
-
-    def _existing(self, role: str, key: str, value: str) -> str | None:
-        found = self.client.search_runs(
-            [self.experiment_id],
-            f"tags.`gbs.role` = '{role}' and tags.`{key}` = '{value}'", max_results=1,
-        )
-        return found[0].info.run_id if found else None
+    def _context(self) -> RunContext:
+        if self.experiment_id is None or self.parent_run_id is None:
+            raise RuntimeError("CampaignTracker.start() has not run")
+        return RunContext(self.client, self.experiment_id, self.parent_run_id, self.plots)
 
     # -- iterations ---------------------------------------------------------------------
-    def log_iteration(self, store: Store, campaign: CampaignRecord, iteration: int,
-                      proposals: list[dict[str, Any]], table: Any, proposed: Any, space: Any) -> None:
+    def log_iteration(
+        self,
+        store: Store,
+        campaign: CampaignRecord,
+        iteration: int,
+        proposals: list[dict[str, Any]],
+        table: Any,
+        proposed: Any,
+        space: Any,
+    ) -> None:
         """A child run with the round's proposals, predictions and the model's plots."""
         if self.parent_run_id is None:
             return
-        self._submit(("iteration", iteration), "iteration", self._log_iteration, store, campaign, iteration, proposals,
-                   table, proposed, space)
-
-    def _log_iteration(self, store: Store, campaign: CampaignRecord, iteration: int,
-                       proposals: list[dict[str, Any]], table: Any, proposed: Any, space: Any) -> None:
-        from mlflow.entities import Metric, Param
-
-        run_id = self._existing("iteration", "gbs.iteration", str(iteration)) or self._child(
-            f"iteration-{iteration:03d}", {"gbs.role": "iteration", "gbs.iteration": str(iteration)}
+        self._submit(
+            ("iteration", iteration),
+            "iteration",
+            log_iteration_run,
+            self._context(),
+            store,
+            campaign,
+            iteration,
+            proposals,
+            table,
+            proposed,
+            space,
         )
-        ts = _now_ms()
-        params = [Param("iteration", str(iteration)), Param("n_rows", str(len(table))),
-                  Param("n_proposals", str(len(proposals)))]
-        acq = [v for v in (_num(p.get("acquisition_value")) for p in proposals) if v is not None]
-        metrics = [Metric("max_acquisition_value", max(acq), ts, iteration)] if acq else []
-        self.client.log_batch(run_id, metrics=metrics, params=params)
-        self.client.log_dict(run_id, {"iteration": iteration, "proposals": proposals}, "proposals.json")
-        surrogate = getattr(proposed, "surrogate", None)
-        if self.plots and surrogate is not None:
-            try:
-                from design.plots import plot_pareto, plot_posterior_maps
-
-                with tempfile.TemporaryDirectory() as tmp:
-                    plot_posterior_maps(surrogate, space, table, proposed.suggestions, Path(tmp))
-                    plot_pareto(surrogate, space, table, proposed.suggestions, Path(tmp))
-                    self.client.log_artifacts(run_id, tmp, "plots")
-            except Exception as exc:  # a plot is not worth a campaign
-                self.client.log_text(run_id, f"plots failed: {exc!r}", "plots_error.txt")
-        self.client.set_terminated(run_id, "FINISHED")
-        with store.transaction() as s:
-            rec = s.scalar(select(IterationRecord).where(
-                IterationRecord.campaign_id == campaign.id, IterationRecord.iteration == iteration))
-            if rec is not None:
-                rec.mlflow_run_id = run_id
 
     # -- experiments --------------------------------------------------------------------
-    def log_experiment(self, store: Store, job_pk: int, raw: dict[str, Any] | None, analysis: Any) -> None:
+    def log_experiment(
+        self, store: Store, job_pk: int, raw: dict[str, Any] | None, analysis: Any
+    ) -> None:
         """A child run for a finished experiment (``done`` or ``cracked``); marks it tracked."""
         if self.parent_run_id is None:
             return
-        self._submit(("experiment", job_pk), "experiment", self._log_experiment, store, job_pk, raw, analysis)
-
-    def _log_experiment(self, store: Store, job_pk: int, raw: dict[str, Any] | None, analysis: Any) -> None:
-        from mlflow.entities import Metric, Param
-
-        with store.transaction() as s:
-            job = get_record(s, JobRecord, job_pk)
-            row_rec = s.scalar(select(RowRecord).where(RowRecord.job_pk == job_pk))
-            if job.tracked or row_rec is None:
-                return
-            if raw is None:
-                res = s.scalar(select(ResultRecord).where(ResultRecord.job_pk == job_pk))
-                raw = loads(res.raw_json) if res is not None else None
-        row, key = row_rec.row, job.idempotency_key
-        run_id = self._existing("experiment", "gbs.key", key)
-        if run_id is None or self.client.get_run(run_id).info.status != "FINISHED":
-            run_id = run_id or self._child(
-                f"{job.job_id} x={row.get('zbo_fraction')} T={row.get('sinter_temperature_c')}",
-                {"gbs.role": "experiment", "gbs.key": key, "gbs.job_id": str(job.job_id),
-                 "gbs.status": str(row.get("status"))},
-            )
-            ts = _now_ms()
-            params = [Param(c, str(row.get(c))) for c in ("sample_id", *RECIPE_COLUMNS, "status", "source")]
-            params += [Param("attempt", str(job.attempt)), Param("ccd_censored", str(row.get("ccd_censored")))]
-            values = {c: _num(row.get(c)) for c in _METRIC_COLUMNS}
-            metrics = [Metric(c, v, ts, 0) for c, v in values.items() if v is not None]
-            self.client.log_batch(run_id, metrics=metrics, params=params)
-            if raw is not None:
-                self.client.log_dict(run_id, raw, "raw_result.json")
-            self.client.log_dict(run_id, {"row": row, "notes": loads(row_rec.notes_json)}, "row.json")
-            if self.plots and analysis is not None:
-                try:
-                    from physics.results import plot_analysis
-
-                    with tempfile.TemporaryDirectory() as tmp:
-                        plot_analysis(analysis, Path(tmp))
-                        self.client.log_artifacts(run_id, tmp, "analysis")
-                except Exception as exc:  # a plot is not worth a campaign
-                    self.client.log_text(run_id, f"plots failed: {exc!r}", "plots_error.txt")
-            self.client.set_terminated(run_id, "FINISHED")
-        with store.transaction() as s:
-            get_record(s, JobRecord, job_pk).tracked = True
+        self._submit(
+            ("experiment", job_pk),
+            "experiment",
+            log_experiment_run,
+            self._context(),
+            store,
+            job_pk,
+            raw,
+            analysis,
+        )

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from design import ledger
+from design import lease, ledger
 from design.campaign import CampaignRunner, Proposed
 from design.campaign_config import CampaignConfig
 from design.store import Store
@@ -61,8 +61,16 @@ class FakeService:
             assert job.recipe == recipe  # same key, same body (the test's own check)
         else:
             n = len(self.jobs) + 1
-            job = SimpleNamespace(job_id=f"j-{n}", campaign=campaign, recipe=dict(recipe), status="queued",
-                                  idempotency_key=key, error=None, n=n, ticks=0)
+            job = SimpleNamespace(
+                job_id=f"j-{n}",
+                campaign=campaign,
+                recipe=dict(recipe),
+                status="queued",
+                idempotency_key=key,
+                error=None,
+                n=n,
+                ticks=0,
+            )
             self.jobs[job.job_id], self.by_key[key] = job, job.job_id
         if self.crash_on_post.pop(self.posts, None) == "after":
             raise Crash()  # acted on, answer lost with the process
@@ -81,10 +89,14 @@ class FakeService:
             outcome = self.outcomes.get(job.n, "ok")
             if outcome == "cracked":
                 job.status = "failed"
-                job.error = SimpleNamespace(code="sample_cracked", message="bloated", retryable=False)
+                job.error = SimpleNamespace(
+                    code="sample_cracked", message="bloated", retryable=False
+                )
             elif outcome == "fault":
                 job.status = "failed"
-                job.error = SimpleNamespace(code="instrument_fault", message="drift", retryable=True)
+                job.error = SimpleNamespace(
+                    code="instrument_fault", message="drift", retryable=True
+                )
             else:
                 job.status = "succeeded"
         elif job.status == "queued":
@@ -94,15 +106,24 @@ class FakeService:
     def get_result(self, job_id):
         job = self.jobs[job_id]
         sigma = math.nan if self.outcomes.get(job.n) == "nan" else 1.0 + job.recipe["zbo_fraction"]
-        return {"job_id": job_id, "recipe": job.recipe, "sample": {"sample_id": f"S-{job.n}"},
-                "sigma": sigma}
+        return {
+            "job_id": job_id,
+            "recipe": job.recipe,
+            "sample": {"sample_id": f"S-{job.n}"},
+            "sigma": sigma,
+        }
 
 
 def fake_analyzer(raw, density):
     if not math.isfinite(raw["sigma"]):
         raise AnalysisError(f"job {raw['job_id']}: sigma is NaN")
-    row = {**raw["recipe"], "sample_id": raw["sample"]["sample_id"], "status": "ok",
-           "sigma_total_ms_cm": raw["sigma"], "source": raw["job_id"]}
+    row = {
+        **raw["recipe"],
+        "sample_id": raw["sample"]["sample_id"],
+        "status": "ok",
+        "sigma_total_ms_cm": raw["sigma"],
+        "source": raw["job_id"],
+    }
     return SimpleNamespace(row=row, notes=["fake"])
 
 
@@ -116,23 +137,43 @@ class FakeProposer:
         sugs = []
         for _ in range(batch_size):
             i = next(self.counter)
-            sugs.append(SimpleNamespace(recipe={"zbo_fraction": 0.01 * (i % 50), "sinter_temperature_c": 1000.0},
-                                        mean={"sigma_total_ms_cm": 1.0}, sd={}, p_feasible=0.9,
-                                        acquisition_value=float(i)))
+            sugs.append(
+                SimpleNamespace(
+                    recipe={"zbo_fraction": 0.01 * (i % 50), "sinter_temperature_c": 1000.0},
+                    mean={"sigma_total_ms_cm": 1.0},
+                    sd={},
+                    p_feasible=0.9,
+                    acquisition_value=float(i),
+                )
+            )
         return Proposed(sugs)
 
 
 def _setup(tmp_path, budget=5, **cfg):
     store = Store(f"sqlite:///{tmp_path / 'c.db'}")
-    config = CampaignConfig(name="unit", cycler_url="http://fake", budget=budget, strategy="sobol",
-                            poll_interval_s=0.01, poll_max_s=0.01, tracking=False, **cfg)
+    config = CampaignConfig(
+        name="unit",
+        cycler_url="http://fake",
+        budget=budget,
+        strategy="sobol",
+        poll_interval_s=0.01,
+        poll_max_s=0.01,
+        tracking=False,
+        **cfg,
+    )
     ledger.create_campaign(store, "unit", config.to_json())
     return store
 
 
 def _runner(store, service, proposer=None):
-    return CampaignRunner(store, "unit", service, proposer=proposer or FakeProposer(),
-                          analyzer=fake_analyzer, sleep=lambda s: None)
+    return CampaignRunner(
+        store,
+        "unit",
+        service,
+        proposer=proposer or FakeProposer(),
+        analyzer=fake_analyzer,
+        sleep=lambda s: None,
+    )
 
 
 def _check_consistent(store, service):
@@ -140,7 +181,8 @@ def _check_consistent(store, service):
     jobs = [j for j in store.jobs(rec.id) if j.job_id]
     assert len(service.jobs) == len(jobs)  # nothing submitted twice, nothing lost
     assert {j.job_id: j.idempotency_key for j in jobs} == {
-        j.job_id: j.idempotency_key for j in service.jobs.values()}
+        j.job_id: j.idempotency_key for j in service.jobs.values()
+    }
     rows = [r for r in store.rows(rec.id) if r.origin == "campaign"]
     assert len({r.job_pk for r in rows}) == len(rows)
 
@@ -164,7 +206,7 @@ def test_crash_around_post_neither_loses_nor_duplicates(tmp_path, when, post):
         _runner(store, service).run()
     rec = store.campaign("unit")
     assert any(j.status == "created" for j in store.jobs(rec.id))  # key committed, POST unconfirmed
-    ledger.release_lease(store, "unit", store.campaign("unit").lease_owner)  # the "dead" process
+    lease.release_lease(store, "unit", store.campaign("unit").lease_owner)  # the "dead" process
     snap = _runner(store, service).run()
     assert snap.experiments_done == 4
     _check_consistent(store, service)
@@ -178,7 +220,9 @@ def test_faults_and_cracks(tmp_path):
     assert snap.jobs.get("fault") == 1 and snap.jobs.get("cracked") == 1
     rec = store.campaign("unit")
     faulted = next(j for j in store.jobs(rec.id) if j.status == "fault")
-    rerun = next(j for j in store.jobs(rec.id) if j.proposal_id == faulted.proposal_id and j.attempt == 2)
+    rerun = next(
+        j for j in store.jobs(rec.id) if j.proposal_id == faulted.proposal_id and j.attempt == 2
+    )
     assert rerun.request == faulted.request and rerun.idempotency_key != faulted.idempotency_key
     _check_consistent(store, service)
 
@@ -216,7 +260,7 @@ def test_wrong_token_stops_with_a_plain_message(tmp_path):
 
 def test_second_live_runner_is_refused(tmp_path):
     store = _setup(tmp_path, budget=2)
-    ledger.acquire_lease(store, "unit", "otherhost:1", ttl_s=60, force_from=set())
+    lease.acquire_lease(store, "unit", "otherhost:1", ttl_s=60, force_from=set())
     with pytest.raises(CampaignError, match="being run by"):
         _runner(store, FakeService()).run()
 
@@ -230,8 +274,15 @@ def test_progress_display_shows_counts_best_and_hypervolume(tmp_path):
 
     store, service = _setup(tmp_path, budget=3), FakeService(outcomes={2: "cracked"})
     seen = []
-    snap = CampaignRunner(store, "unit", service, proposer=FakeProposer(), analyzer=fake_analyzer,
-                          sleep=lambda s: None, on_progress=seen.append).run()
+    snap = CampaignRunner(
+        store,
+        "unit",
+        service,
+        proposer=FakeProposer(),
+        analyzer=fake_analyzer,
+        sleep=lambda s: None,
+        on_progress=seen.append,
+    ).run()
     assert seen and seen[-1].experiments_done == 3
     line = snapshot_line(snap)
     assert "3/3 done" in line and "cracked=1" in line and "HV" in line and "best sigma" in line

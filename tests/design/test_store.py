@@ -8,7 +8,7 @@ import os
 import pandas as pd
 import pytest
 
-from design import ledger
+from design import lease, ledger
 from design.campaign_config import CampaignConfig, parse_thresholds, redact_url
 from design.campaign_report import export_csv, snapshot
 from design.store import Store, dumps, loads
@@ -19,8 +19,15 @@ RECIPE = {"zbo_fraction": 0.2, "sinter_temperature_c": 1000.0, "dwell_h": 6.0}
 
 
 def _row(sample_id: str, job_id: str, sigma: float = 1.2) -> dict:
-    return {**RECIPE, "sample_id": sample_id, "status": "ok", "sigma_total_ms_cm": sigma,
-            "ccd_ma_cm2": 0.4, "electronic_fraction": 0.02, "source": job_id}
+    return {
+        **RECIPE,
+        "sample_id": sample_id,
+        "status": "ok",
+        "sigma_total_ms_cm": sigma,
+        "ccd_ma_cm2": 0.4,
+        "electronic_fraction": 0.02,
+        "source": job_id,
+    }
 
 
 @pytest.fixture
@@ -37,9 +44,13 @@ def campaign(store):
 
 
 def _one_job(store, campaign, recipe=RECIPE):
-    props = [{"recipe": recipe, "prediction": {"mean": {"sigma": math.nan}}, "acquisition_value": 0.5}]
+    props = [
+        {"recipe": recipe, "prediction": {"mean": {"sigma": math.nan}}, "acquisition_value": 0.5}
+    ]
     iteration = 1 + len(store.iterations(campaign.id))
-    return ledger.add_proposals(store, campaign, iteration, props, protocols=None, info={"n_rows": 0})[0]
+    return ledger.add_proposals(
+        store, campaign, iteration, props, protocols=None, info={"n_rows": 0}
+    )[0]
 
 
 def test_key_and_body_are_committed_before_any_post(store, campaign):
@@ -126,12 +137,12 @@ def test_cracked_becomes_a_cracked_row(store, campaign):
 
 
 def test_lease_refuses_a_live_owner_and_takes_over_a_dead_one(store, campaign):
-    ledger.acquire_lease(store, "c1", "host:1", ttl_s=60, force_from=set())
+    lease.acquire_lease(store, "c1", "host:1", ttl_s=60, force_from=set())
     with pytest.raises(CampaignError, match="being run by host:1"):
-        ledger.acquire_lease(store, "c1", "host:2", ttl_s=60, force_from=set())
-    ledger.acquire_lease(store, "c1", "host:2", ttl_s=60, force_from={"host:1"})
-    ledger.release_lease(store, "c1", "host:2")
-    ledger.acquire_lease(store, "c1", "host:3", ttl_s=60, force_from=set())
+        lease.acquire_lease(store, "c1", "host:2", ttl_s=60, force_from=set())
+    lease.acquire_lease(store, "c1", "host:2", ttl_s=60, force_from={"host:1"})
+    lease.release_lease(store, "c1", "host:2")
+    lease.acquire_lease(store, "c1", "host:3", ttl_s=60, force_from=set())
 
 
 def test_export_matches_the_database(store, campaign, tmp_path):
@@ -141,13 +152,17 @@ def test_export_matches_the_database(store, campaign, tmp_path):
     ledger.record_row(store, job.id, _row("S-1", "j-1", sigma=1.234), [])
     out = export_csv(store, "c1", tmp_path / "out.csv")
     back = read_table(out)
-    assert list(back["sample_id"]) == ["S-1"] and back.loc[0, "sigma_total_ms_cm"] == pytest.approx(1.234)
+    assert list(back["sample_id"]) == ["S-1"] and back.loc[0, "sigma_total_ms_cm"] == pytest.approx(
+        1.234
+    )
     snap = snapshot(store, "c1")
     assert snap.experiments_done == 1 and snap.metrics["best_sigma_ms_cm"] == pytest.approx(1.234)
 
 
 def test_initial_rows_are_stored_and_validated(store):
-    frame = pd.DataFrame([{**RECIPE, "sample_id": "paper-1", "status": "ok", "sigma_total_ms_cm": 1.58}])
+    frame = pd.DataFrame(
+        [{**RECIPE, "sample_id": "paper-1", "status": "ok", "sigma_total_ms_cm": 1.58}]
+    )
     rec = ledger.create_campaign(store, "c2", {"x": 1}, frame)
     assert store.rows(rec.id)[0].origin == "initial"
     bad = frame.assign(sigma_total_ms_cm=-1.0)
@@ -157,8 +172,12 @@ def test_initial_rows_are_stored_and_validated(store):
 
 
 def test_config_round_trip_and_checks():
-    cfg = CampaignConfig(name="zbo-1", cycler_url="http://h:8000", budget=5,
-                         thresholds=parse_thresholds(["sigma_total_ms_cm=1.0"]))
+    cfg = CampaignConfig(
+        name="zbo-1",
+        cycler_url="http://h:8000",
+        budget=5,
+        thresholds=parse_thresholds(["sigma_total_ms_cm=1.0"]),
+    )
     assert CampaignConfig.from_json(loads(dumps(cfg.to_json()))) == cfg
     with pytest.raises(ConfigError, match="not a property"):
         parse_thresholds(["sigma=1"])
@@ -168,7 +187,10 @@ def test_config_round_trip_and_checks():
         CampaignConfig(name="a", cycler_url="http://u:pw@h", budget=1)
     with pytest.raises(ConfigError, match="version"):
         CampaignConfig.from_json({"version": 99})
-    assert redact_url("https://u:secret@lab.example:8443/api?token=x") == "https://lab.example:8443/api"
+    assert (
+        redact_url("https://u:secret@lab.example:8443/api?token=x")
+        == "https://lab.example:8443/api"
+    )
 
 
 def test_unusable_db_url_is_a_config_error():
@@ -204,3 +226,18 @@ def test_schema_version_is_checked(store):
         s.get(MetaRecord, "schema_version").value = "99"
     with pytest.raises(CampaignError, match="schema version 99"):
         Store(store.url)
+
+
+def test_dead_owner_on_this_host_is_detected():
+    import socket
+    import subprocess
+    import sys
+
+    from design.lease import dead_owners, this_owner
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    gone = f"{socket.gethostname()}:{proc.pid}"
+    assert dead_owners(gone) == {gone}
+    assert dead_owners(this_owner()) == set()
+    assert dead_owners("elsewhere:1") == set()

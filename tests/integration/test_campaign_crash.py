@@ -37,8 +37,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(420
 def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
     out = open(log, "ab")
     code = "import sys; from design.cli import main; sys.exit(main(sys.argv[1:]))"
-    proc = subprocess.Popen([sys.executable, "-c", code, *args], cwd=REPO, env=env,
-                            stdout=out, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, *args], cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT
+    )
     proc._log = out  # type: ignore[attr-defined]
     return proc
 
@@ -57,13 +58,40 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path):
     mlflow_uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     log = tmp_path / "campaign.log"
     faults = {"http_error": 0.10, "lost_reply": 0.05, "instrument": 0.15, "retry_after_s": 0.05}
-    with running_simulator(seed=2, faults=faults, token="crash-token", job_duration_s=1.0,
-                           max_concurrent_jobs=4) as sim:
-        env = dict(os.environ, CYCLER_TOKEN="crash-token", MLFLOW_TRACKING_URI=mlflow_uri,
-                   GBS_MLRUNS_DIR=str(tmp_path / "mlruns"), PYTHONUNBUFFERED="1")
-        run = ["campaign", "run", "--cycler-url", sim.url, "--campaign", "crash", "--budget",
-               str(BUDGET), "--batch-size", "4", "--strategy", "sobol", "--seed", "1",
-               "--db", db, "--no-plots", "--no-progress", "--poll-interval", "0.1", "--poll-max", "0.3"]
+    with running_simulator(
+        seed=2, faults=faults, token="crash-token", job_duration_s=1.0, max_concurrent_jobs=4
+    ) as sim:
+        env = dict(
+            os.environ,
+            CYCLER_TOKEN="crash-token",
+            MLFLOW_TRACKING_URI=mlflow_uri,
+            GBS_MLRUNS_DIR=str(tmp_path / "mlruns"),
+            PYTHONUNBUFFERED="1",
+        )
+        run = [
+            "campaign",
+            "run",
+            "--cycler-url",
+            sim.url,
+            "--campaign",
+            "crash",
+            "--budget",
+            str(BUDGET),
+            "--batch-size",
+            "4",
+            "--strategy",
+            "sobol",
+            "--seed",
+            "1",
+            "--db",
+            db,
+            "--no-plots",
+            "--no-progress",
+            "--poll-interval",
+            "0.1",
+            "--poll-max",
+            "0.3",
+        ]
         resume = ["campaign", "resume", "crash", "--db", db, "--no-progress"]
         kills, t0, at_kill = 0, time.monotonic(), []
         args = run
@@ -106,17 +134,24 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path):
     for job in remote:
         mine = local_by_key[job.idempotency_key]
         assert mine.job_id == job.job_id and mine.request["recipe"] == job.recipe
-    assert not [j for j in local if j.status in ("created", "submitted", "fetched")], "job left behind"
+    assert not [j for j in local if j.status in ("created", "submitted", "fetched")], (
+        "job left behind"
+    )
     # no experiment ran twice: at most one non-fault job per proposal on the service
     per_proposal = Counter(
-        local_by_key[j.idempotency_key].proposal_id for j in remote
+        local_by_key[j.idempotency_key].proposal_id
+        for j in remote
         if not (j.status == "failed" and j.error is not None and j.error.retryable)
         and local_by_key[j.idempotency_key].status != "rejected"
     )
     assert max(per_proposal.values()) == 1
     # every finished result ingested exactly once
     succeeded = {j.job_id for j in remote if j.status == "succeeded"}
-    cracked = {j.job_id for j in remote if j.status == "failed" and j.error and j.error.code == "sample_cracked"}
+    cracked = {
+        j.job_id
+        for j in remote
+        if j.status == "failed" and j.error and j.error.code == "sample_cracked"
+    }
     assert {r.job_id for r in results} == succeeded
     row_jobs = Counter(r.job_pk for r in rows)
     assert max(row_jobs.values()) == 1
@@ -134,14 +169,18 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path):
     runs = client.search_runs([exp.experiment_id], max_results=1000)
     parents = [r for r in runs if r.data.tags.get("gbs.role") == "campaign"]
     assert len(parents) == 1 and parents[0].info.run_id == rec.mlflow_run_id
-    exp_keys = Counter(r.data.tags["gbs.key"] for r in runs if r.data.tags.get("gbs.role") == "experiment")
+    exp_keys = Counter(
+        r.data.tags["gbs.key"] for r in runs if r.data.tags.get("gbs.role") == "experiment"
+    )
     assert set(exp_keys) == {j.idempotency_key for j in local if j.status in ("done", "cracked")}
     assert max(exp_keys.values()) == 1
 
     faults_seen = sum(j.status == "fault" for j in local)
-    print(f"\ncrash test: {kills} SIGKILLs, {len(remote)} service jobs, {len(rows)} rows "
-          f"({len(cracked)} cracked), {faults_seen} instrument faults, {len(rejected)} rejected, "
-          f"duplicates=0, lost=0, {elapsed:.0f} s; (jobs, confirmed, results, rows) at each kill: {at_kill}")
+    print(
+        f"\ncrash test: {kills} SIGKILLs, {len(remote)} service jobs, {len(rows)} rows "
+        f"({len(cracked)} cracked), {faults_seen} instrument faults, {len(rejected)} rejected, "
+        f"duplicates=0, lost=0, {elapsed:.0f} s; (jobs, confirmed, results, rows) at each kill: {at_kill}"
+    )
     assert kills >= N_KILLS
     assert faults_seen >= 1 and len(cracked) >= 1  # the faults this test is about did happen
     store.close()
@@ -168,13 +207,19 @@ def _progress(db: str) -> tuple[int, int, int, int]:
         if rec is None:
             return (0, 0, 0, 0)
         jobs = store.jobs(rec.id)
-        return (len(jobs), sum(j.job_id is not None for j in jobs), len(store.results(rec.id)),
-                sum(r.origin == "campaign" for r in store.rows(rec.id)))
+        return (
+            len(jobs),
+            sum(j.job_id is not None for j in jobs),
+            len(store.results(rec.id)),
+            sum(r.origin == "campaign" for r in store.rows(rec.id)),
+        )
     finally:
         store.close()
 
 
-def _wait_for_change(db: str, proc: subprocess.Popen, before: tuple, timeout_s: float = 20.0) -> None:
+def _wait_for_change(
+    db: str, proc: subprocess.Popen, before: tuple, timeout_s: float = 20.0
+) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline and proc.poll() is None and _progress(db) == before:
         time.sleep(0.02)

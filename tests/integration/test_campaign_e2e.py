@@ -39,23 +39,61 @@ def sim():
 
 
 def _env(tmp_path: Path, token: str = TOKEN) -> dict[str, str]:
-    return dict(os.environ, CYCLER_TOKEN=token, PYTHONUNBUFFERED="1",
-                MLFLOW_TRACKING_URI=f"sqlite:///{tmp_path / 'mlflow.db'}",
-                GBS_MLRUNS_DIR=str(tmp_path / "mlruns"))
+    return dict(
+        os.environ,
+        CYCLER_TOKEN=token,
+        PYTHONUNBUFFERED="1",
+        MLFLOW_TRACKING_URI=f"sqlite:///{tmp_path / 'mlflow.db'}",
+        GBS_MLRUNS_DIR=str(tmp_path / "mlruns"),
+    )
 
 
 def _config(name: str, url: str, budget: int, **kw) -> CampaignConfig:
-    return CampaignConfig(name=name, cycler_url=url, budget=budget, batch_size=2, strategy="sobol",
-                          poll_interval_s=0.1, poll_max_s=0.3, tracking=False, **kw)
+    return CampaignConfig(
+        name=name,
+        cycler_url=url,
+        budget=budget,
+        batch_size=2,
+        strategy="sobol",
+        poll_interval_s=0.1,
+        poll_max_s=0.3,
+        tracking=False,
+        **kw,
+    )
 
 
 def test_clean_stop_resume_status_and_export(sim, tmp_path, capsys):
     db = f"sqlite:///{tmp_path / 'c.db'}"
-    args = ["campaign", "run", "--cycler-url", sim.url, "--campaign", "clean", "--budget", "6",
-            "--batch-size", "2", "--strategy", "sobol", "--db", db, "--no-plots", "--no-progress",
-            "--poll-interval", "0.1", "--poll-max", "0.3"]
-    proc = subprocess.Popen([sys.executable, "-c", CLI, *args], cwd=REPO, env=_env(tmp_path),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    args = [
+        "campaign",
+        "run",
+        "--cycler-url",
+        sim.url,
+        "--campaign",
+        "clean",
+        "--budget",
+        "6",
+        "--batch-size",
+        "2",
+        "--strategy",
+        "sobol",
+        "--db",
+        db,
+        "--no-plots",
+        "--no-progress",
+        "--poll-interval",
+        "0.1",
+        "--poll-max",
+        "0.3",
+    ]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CLI, *args],
+        cwd=REPO,
+        env=_env(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     store = Store(db)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:  # stop once the first rows are in
@@ -118,8 +156,9 @@ class _Corrupting(httpx.HTTPTransport):
             first["z_real_ohm"][3] = float("nan")
         else:
             del first["z_imag_ohm"]
-        return httpx.Response(200, content=json.dumps(data).encode(),
-                              headers={"content-type": "application/json"})
+        return httpx.Response(
+            200, content=json.dumps(data).encode(), headers={"content-type": "application/json"}
+        )
 
 
 @pytest.mark.parametrize("how", ["nan", "missing"])
@@ -136,7 +175,9 @@ def test_broken_result_is_set_aside_and_rerun(sim, tmp_path, how):
     store = Store(db)
     rec = store.campaign(f"broken-{how}")
     rejected = store.jobs(rec.id, statuses=("rejected",))[0]
-    rerun = [j for j in store.jobs(rec.id) if j.proposal_id == rejected.proposal_id and j.attempt == 2]
+    rerun = [
+        j for j in store.jobs(rec.id) if j.proposal_id == rejected.proposal_id and j.attempt == 2
+    ]
     assert rerun and rerun[0].status in ("done", "cracked")
     assert rerun[0].idempotency_key != rejected.idempotency_key
     assert transport.victim not in {r.row["source"] for r in store.rows(rec.id)}
@@ -145,13 +186,35 @@ def test_broken_result_is_set_aside_and_rerun(sim, tmp_path, how):
 
 def test_wrong_token_stops_with_a_plain_message(sim, tmp_path):
     db = f"sqlite:///{tmp_path / 'c.db'}"
-    args = ["campaign", "run", "--cycler-url", sim.url, "--campaign", "badtoken", "--budget", "2",
-            "--strategy", "sobol", "--db", db, "--no-progress", "--no-tracking"]
-    done = subprocess.run([sys.executable, "-c", CLI, *args], cwd=REPO, env=_env(tmp_path, "wrong"),
-                          capture_output=True, text=True, timeout=120)
+    args = [
+        "campaign",
+        "run",
+        "--cycler-url",
+        sim.url,
+        "--campaign",
+        "badtoken",
+        "--budget",
+        "2",
+        "--strategy",
+        "sobol",
+        "--db",
+        db,
+        "--no-progress",
+        "--no-tracking",
+    ]
+    done = subprocess.run(
+        [sys.executable, "-c", CLI, *args],
+        cwd=REPO,
+        env=_env(tmp_path, "wrong"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 1
     lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and "refused the token" in lines[0] and "CYCLER_TOKEN" in lines[0], done.stderr
+    assert len(lines) == 1 and "refused the token" in lines[0] and "CYCLER_TOKEN" in lines[0], (
+        done.stderr
+    )
     assert "wrong" not in done.stderr  # the token is never printed
     store = Store(db)
     rec = store.campaign("badtoken")
@@ -162,10 +225,13 @@ def test_wrong_token_stops_with_a_plain_message(sim, tmp_path):
 
 
 def _postgres_admin():
-    psycopg = pytest.importorskip("psycopg", reason="psycopg not installed: pip install 'psycopg[binary]'")
+    psycopg = pytest.importorskip(
+        "psycopg", reason="psycopg not installed: pip install 'psycopg[binary]'"
+    )
     try:
-        return psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True,
-                               connect_timeout=3)
+        return psycopg.connect(
+            "postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True, connect_timeout=3
+        )
     except psycopg.OperationalError as exc:
         pytest.skip(f"PostgreSQL not reachable at 127.0.0.1:5432 ({exc})")
 
@@ -190,15 +256,17 @@ def test_postgres_backend(sim):
         assert snap.status == "done" and snap.experiments_done == 4
         rec = store.campaign("pg")
         assert len({j.job_id for j in store.jobs(rec.id)}) == len(store.jobs(rec.id))
-        extra = ledger.add_proposals(store, rec, 99, [{"recipe": {"zbo_fraction": 0.1}}],
-                                     protocols=None, info={})[0]
+        extra = ledger.add_proposals(
+            store, rec, 99, [{"recipe": {"zbo_fraction": 0.1}}], protocols=None, info={}
+        )[0]
         with pytest.raises(CampaignError, match="already recorded"):  # unique job_id on PostgreSQL
             ledger.mark_submitted(store, extra.id, store.jobs(rec.id)[0].job_id, "queued")
         assert store.jobs(rec.id)[-1].job_id is None
         store.close()
     finally:
         admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
+        )
         admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
         admin.close()
 
@@ -208,13 +276,23 @@ def test_mlflow_records_the_campaign(sim, tmp_path):
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     db = f"sqlite:///{tmp_path / 'c.db'}"
-    config = CampaignConfig(name="tracked", cycler_url=sim.url, budget=3, batch_size=2,
-                            strategy="sobol", poll_interval_s=0.1, poll_max_s=0.3,
-                            thresholds={"sigma_total_ms_cm": 1.0}, tracking_uri=uri)
+    config = CampaignConfig(
+        name="tracked",
+        cycler_url=sim.url,
+        budget=3,
+        batch_size=2,
+        strategy="sobol",
+        poll_interval_s=0.1,
+        poll_max_s=0.3,
+        thresholds={"sigma_total_ms_cm": 1.0},
+        tracking_uri=uri,
+    )
     snap = start_campaign(config, db_url=db, token=TOKEN)
     client = mlflow.MlflowClient(uri)
     exp = client.get_experiment_by_name("gbs-campaign-tracked")
-    assert exp.tags["gbs.strategy"] == "sobol" and "sigma_total_ms_cm=1" in exp.tags["gbs.thresholds"]
+    assert (
+        exp.tags["gbs.strategy"] == "sobol" and "sigma_total_ms_cm=1" in exp.tags["gbs.thresholds"]
+    )
     assert "mlflow.note.content" in exp.tags and "token" not in json.dumps(exp.tags).lower()
     runs = client.search_runs([exp.experiment_id])
     by_role: dict[str, list] = {}
@@ -251,8 +329,15 @@ def test_demo_runs_end_to_end(tmp_path, monkeypatch):
     monkeypatch.setenv("GBS_MLRUNS_DIR", str(tmp_path / "mlruns"))
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
     out = io.StringIO()
-    result = run_demo(n_experiments=4, batch_size=2, strategy="sobol", db_url=f"sqlite:///{tmp_path / 'd.db'}",
-                      progress=False, job_duration_s=0.3, console=Console(file=out, width=120))
+    result = run_demo(
+        n_experiments=4,
+        batch_size=2,
+        strategy="sobol",
+        db_url=f"sqlite:///{tmp_path / 'd.db'}",
+        progress=False,
+        job_duration_s=0.3,
+        console=Console(file=out, width=120),
+    )
     text = out.getvalue()
     assert result.snapshot.status == "done" and result.snapshot.experiments_done == 4
     assert len(result.next_suggestions) == 2
