@@ -41,6 +41,7 @@ from physics.errors import (
     CyclerAuthError,
     CyclerProtocolError,
     CyclerRejectedError,
+    CyclerUnavailableError,
     GBSError,
 )
 from physics.table import validate_table
@@ -111,6 +112,13 @@ class CampaignRunner:
             msg = (
                 f"the cycler service at {self.config.cycler_url} refused the token ({exc}); "
                 "set CYCLER_TOKEN and run `gbs campaign resume " + self.name + "`"
+            )
+            ledger.set_campaign_status(self.store, self.record.id, "stopped", msg)
+            raise CampaignError(msg) from exc
+        except CyclerUnavailableError as exc:
+            msg = (
+                f"the cycler service at {self.config.cycler_url} stayed unreachable ({exc}); "
+                f"everything received is stored: run `gbs campaign resume {self.name}` later"
             )
             ledger.set_campaign_status(self.store, self.record.id, "stopped", msg)
             raise CampaignError(msg) from exc

@@ -295,3 +295,21 @@ def test_progress_display_shows_counts_best_and_hypervolume(tmp_path):
         display(snap)
         display(snap)  # unchanged: printed once
     assert plain.getvalue().count("3/3 done") == 1
+
+
+def test_unreachable_service_stops_with_a_resume_hint(tmp_path):
+    from physics.errors import CyclerUnavailableError
+
+    store, service = _setup(tmp_path, budget=2), FakeService()
+    _runner(store, service).run(max_ticks=1)
+
+    def down(*args, **kwargs):
+        raise CyclerUnavailableError("no answer after 9 attempts")
+
+    service.get_job = down
+    with pytest.raises(CampaignError, match="gbs campaign resume unit"):
+        _runner(store, service).run()
+    rec = store.campaign("unit")
+    assert rec.status == "stopped" and rec.lease_owner is None
+    del service.get_job
+    assert _runner(store, service).run().experiments_done == 2
