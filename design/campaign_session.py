@@ -107,6 +107,8 @@ def start_campaign(
         CampaignError: the name is taken, the token was refused, ...
     """
     store = Store(db_url)
+    own_client = client is None
+    client = client or _make_client(config, token)  # no token: fail before creating anything
     try:
         ledger.create_campaign(store, config.name, config.to_json(), initial)
         return _drive(
@@ -120,6 +122,8 @@ def start_campaign(
             proposer=proposer,
         )
     finally:
+        if own_client:
+            client.close()
         store.close()
 
 
