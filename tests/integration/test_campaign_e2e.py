@@ -62,7 +62,7 @@ def _config(name: str, url: str, budget: int, **kw) -> CampaignConfig:
     )
 
 
-def test_clean_stop_resume_status_and_export(sim, tmp_path, capsys):
+def test_clean_stop_resume_status_and_export(sim, tmp_path, capsys, monkeypatch):
     db = f"sqlite:///{tmp_path / 'c.db'}"
     args = [
         "campaign",
@@ -110,14 +110,11 @@ def test_clean_stop_resume_status_and_export(sim, tmp_path, capsys):
     done_before = sum(r.origin == "campaign" for r in store.rows(rec.id))
     assert 1 <= done_before < 6
 
-    os.environ["CYCLER_TOKEN"] = TOKEN
-    try:
-        assert main(["campaign", "resume", "clean", "--db", db, "--no-progress"]) == 0
-        jobs_after = len(store.jobs(rec.id))
-        assert main(["campaign", "resume", "clean", "--db", db, "--no-progress"]) == 0  # no-op
-        assert len(store.jobs(rec.id)) == jobs_after
-    finally:
-        del os.environ["CYCLER_TOKEN"]
+    monkeypatch.setenv("CYCLER_TOKEN", TOKEN)
+    assert main(["campaign", "resume", "clean", "--db", db, "--no-progress"]) == 0
+    jobs_after = len(store.jobs(rec.id))
+    assert main(["campaign", "resume", "clean", "--db", db, "--no-progress"]) == 0  # no-op
+    assert len(store.jobs(rec.id)) == jobs_after
     capsys.readouterr()
     assert main(["campaign", "status", "clean", "--db", db]) == 0
     shown = capsys.readouterr().out
