@@ -44,7 +44,7 @@ _register_all()
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code (errors print one line to stderr)."""
     try:
-        app(args=argv, standalone_mode=False)
+        rc = app(args=argv, standalone_mode=False)
     except GBSError as exc:
         typer.echo(f"error: {exc}", err=True)
         return exc.exit_code
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
             show()
             return int(exc.exit_code)  # type: ignore[attr-defined]
         raise
-    return 0
+    return int(rc) if isinstance(rc, int) else 0
 
 
 def entrypoint() -> None:

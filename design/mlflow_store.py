@@ -45,8 +45,34 @@ def resolve_tracking_uri(uri: str | None = None) -> str:
     chosen = uri or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri()
     if chosen.startswith("sqlite:///"):
         Path(chosen.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        _init_sqlite_store_atomically(chosen)
     mlflow.set_tracking_uri(chosen)
     return chosen
+
+
+def _init_sqlite_store_atomically(uri: str) -> None:
+    """Create a new SQLite MLflow store in a temporary file, then rename it into place.
+
+    MLflow builds its schema with a series of migrations; a process killed half-way leaves a
+    store that no later process can open. Building it aside and renaming (atomic on POSIX)
+    means the store at ``uri`` is either absent or complete.
+    """
+    if not uri.startswith("sqlite:///"):
+        return
+    path = Path(uri.removeprefix("sqlite:///"))
+    if path.exists():
+        return
+    import mlflow
+
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    mlflow.MlflowClient(f"sqlite:///{tmp}").search_experiments(max_results=1)
+    for suffix in ("-wal", "-shm"):
+        Path(f"{tmp}{suffix}").unlink(missing_ok=True)
+    if not path.exists():
+        os.replace(tmp, path)
+    else:
+        tmp.unlink(missing_ok=True)
 
 
 def ensure_experiment(
@@ -54,8 +80,9 @@ def ensure_experiment(
 ) -> str:
     """Get or create the MLflow experiment ``name``; return its id.
 
-    On the default SQLite store the experiment's artifacts go under ``mlruns/artifacts/``;
-    on a tracking server, the server decides.
+    On a SQLite store the experiment's artifacts go beside the database, in
+    ``<folder of the .db>/artifacts/<name>`` (for the default store: ``mlruns/artifacts/``),
+    never under the current directory; on a tracking server, the server decides.
     """
     import mlflow
 
@@ -65,6 +92,7 @@ def ensure_experiment(
     if exp is not None:
         return exp.experiment_id
     artifact_location = None
-    if uri.startswith("sqlite:") and uri == default_tracking_uri():
-        artifact_location = f"{default_artifact_root()}/{name}"
+    if uri.startswith("sqlite:///"):
+        db_folder = Path(uri.removeprefix("sqlite:///")).resolve().parent
+        artifact_location = (db_folder / "artifacts" / name).as_uri()
     return client.create_experiment(name, artifact_location=artifact_location, tags=tags)

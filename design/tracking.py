@@ -24,7 +24,6 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 from design.campaign_config import CampaignConfig, redact_url
@@ -50,31 +49,6 @@ def experiment_name(campaign: str) -> str:
     return f"gbs-campaign-{campaign}"
 
 
-def _init_sqlite_store_atomically(uri: str) -> None:
-    """Create a new SQLite MLflow store in a temporary file, then rename it into place.
-
-    MLflow builds its schema with a series of migrations; a process killed half-way leaves a
-    store that no later process can open. Building it aside and renaming (atomic on POSIX)
-    means the store at ``uri`` is either absent or complete.
-    """
-    if not uri.startswith("sqlite:///"):
-        return
-    path = Path(uri.removeprefix("sqlite:///"))
-    if path.exists():
-        return
-    import mlflow
-
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.unlink(missing_ok=True)
-    mlflow.MlflowClient(f"sqlite:///{tmp}").search_experiments(max_results=1)
-    for suffix in ("-wal", "-shm"):
-        Path(f"{tmp}{suffix}").unlink(missing_ok=True)
-    if not path.exists():
-        os.replace(tmp, path)
-    else:
-        tmp.unlink(missing_ok=True)
-
-
 class CampaignTracker:
     """Logs a campaign to MLflow.
 
@@ -91,7 +65,6 @@ class CampaignTracker:
 
         os.environ.setdefault("MPLBACKEND", "Agg")
         self.tracking_uri = resolve_tracking_uri(tracking_uri)
-        _init_sqlite_store_atomically(self.tracking_uri)
         self.plots = plots
         self.parent_run_id: str | None = None
         self.experiment_id: str | None = None
