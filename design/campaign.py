@@ -158,7 +158,7 @@ class CampaignRunner:
         ledger.set_campaign_status(self.store, self.record.id, "done", "budget spent")
         final = self._report()
         if self.tracker is not None:
-            self.tracker.finish(final)
+            self.tracker.finish(final, store=self.store, space=self.space)
         return final
 
     def _timed(self, phase: str, step: Callable[[], bool]) -> bool:

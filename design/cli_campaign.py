@@ -215,6 +215,32 @@ def export(
     typer.echo(f"wrote {path}")
 
 
+@campaign_app.command("report")
+def report(
+    name: Annotated[str, typer.Argument(help="Campaign name.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Output HTML file (default: report-NAME.html).")
+    ] = None,
+    db: DbOpt = None,
+) -> None:
+    """Write a one-page HTML summary (plots embedded) of a campaign."""
+    import tempfile
+
+    from design.campaign_summary import summarize_campaign
+    from design.report_html import write_report
+    from design.store import Store
+
+    path = out or Path(f"report-{name}.html")
+    store = Store(db)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            summary = summarize_campaign(store, name, Path(tmp))
+            write_report(summary, path)
+    finally:
+        store.close()
+    typer.echo(f"wrote {path}")
+
+
 def demo(
     experiments: Annotated[
         int, typer.Option("--experiments", help="Budget of the demo campaign.")

@@ -19,11 +19,13 @@ and the database does not create a second run after resume.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from design.campaign_config import CampaignConfig, redact_url
@@ -223,8 +225,13 @@ class CampaignTracker:
         if self._safe("progress", self.client.log_batch, self.parent_run_id, metrics=metrics):
             self._last_step = snap.experiments_done
 
-    def finish(self, snap: Any) -> None:
-        """Mark the parent run finished and attach the best recipes."""
+    def finish(self, snap: Any, *, store: Store | None = None, space: Any = None) -> None:
+        """Mark the parent run finished; attach the best recipes and the campaign summary.
+
+        With ``store`` the parent run also gets the summary of :mod:`design.campaign_summary`:
+        progress, posterior and Pareto plots, the HTML report, the measurement table as a
+        dataset input, the next suggestions and the final surrogate as a pyfunc model.
+        """
         if self.parent_run_id is None:
             return
         self.flush()
@@ -235,7 +242,58 @@ class CampaignTracker:
             {"best": snap.best, "jobs": snap.jobs, "metrics": snap.metrics},
             "summary.json",
         )
+        if store is not None:
+            self._safe("summary", self._log_summary, store, snap.name, space)
         self._safe("finish", self.client.set_terminated, self.parent_run_id, "FINISHED")
+
+    def _log_summary(self, store: Store, name: str, space: Any) -> None:
+        import tempfile
+
+        import mlflow
+        from mlflow.entities import DatasetInput, InputTag
+
+        from design.campaign_summary import summarize_campaign
+        from design.report_html import write_report
+        from surrogate.mlflow_model import log_surrogate_model
+
+        run_id = self.parent_run_id
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            summary = summarize_campaign(
+                store, name, folder / "plots", space=space, plots=self.plots
+            )
+            if summary.plots:
+                self.client.log_artifacts(run_id, str(folder / "plots"), "plots")
+            self.client.log_artifact(run_id, str(write_report(summary, folder / "report.html")))
+            self.client.log_dict(
+                run_id,
+                json.loads(
+                    json.dumps(
+                        {"next_suggestions": [vars(s) for s in summary.suggestions]},
+                        default=float,
+                    )
+                ),
+                "next_suggestions.json",
+            )
+            table = summary.table.astype({"ccd_censored": "object"})
+            dataset = mlflow.data.from_pandas(table, name=f"{name}-measurements")
+            self.client.log_inputs(
+                run_id,
+                datasets=[
+                    DatasetInput(
+                        dataset._to_mlflow_entity(),
+                        tags=[InputTag("mlflow.data.context", "training")],
+                    )
+                ],
+            )
+            if summary.surrogate is not None:
+                log_surrogate_model(
+                    summary.table,
+                    strategy=str(summary.config.get("strategy")),
+                    seed=int(summary.config.get("seed", 0)),
+                    run_id=run_id,
+                    tracking_uri=self.tracking_uri,
+                )
 
     def _context(self) -> RunContext:
         if self.experiment_id is None or self.parent_run_id is None:

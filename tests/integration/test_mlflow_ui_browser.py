@@ -86,7 +86,14 @@ def campaign_store(tmp_path_factory) -> dict:
     parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
     assert len(parents) == 1, [r.info.run_name for r in parents]
     parent = parents[0]
-    return {"uri": uri, "folder": folder, "experiment": exp, "parent": parent, "client": client}
+    return {
+        "uri": uri,
+        "db": db,
+        "folder": folder,
+        "experiment": exp,
+        "parent": parent,
+        "client": client,
+    }
 
 
 def _find_png(client, run_id: str, path: str = "") -> str | None:
@@ -139,6 +146,9 @@ def test_campaign_in_the_mlflow_ui(campaign_store, tmp_path):
         # 2. the runs list shows the parent run; open it
         page.get_by_text(parent.info.run_name, exact=True).first.click()
         page.wait_for_url(re.compile(rf".*/runs/{parent.info.run_id}.*"))
+        # the overview lists the measurement table as the run's dataset
+        page.get_by_text(re.compile(r"-measurements")).first.wait_for()
+        page.screenshot(path=str(screenshots / "ui-overview.png"))
         # 3. its metric chart
         page.get_by_text("Model metrics", exact=True).first.click()
         chart_title = page.get_by_text(re.compile(rf"^{re.escape(metric[:18])}"))
@@ -160,3 +170,78 @@ def test_campaign_in_the_mlflow_ui(campaign_store, tmp_path):
         page.screenshot(path=str(shot))
         browser.close()
     assert shot.stat().st_size > 10_000
+
+
+def test_parent_run_carries_the_table_and_a_loadable_surrogate(campaign_store):
+    import mlflow
+    import pandas as pd
+
+    client, parent = campaign_store["client"], campaign_store["parent"]
+    run = client.get_run(parent.info.run_id)
+    names = [d.dataset.name for d in run.inputs.dataset_inputs]
+    assert any(n.endswith("-measurements") for n in names), names
+    mlflow.set_tracking_uri(campaign_store["uri"])
+    models = mlflow.search_logged_models(
+        experiment_ids=[campaign_store["experiment"].experiment_id], output_format="list"
+    )
+    mine = [m for m in models if m.source_run_id == parent.info.run_id]
+    assert len(mine) == 1
+    model = mlflow.pyfunc.load_model(f"models:/{mine[0].model_id}")
+    recipes = pd.DataFrame(
+        {
+            "zbo_fraction": [0.0, 0.2],
+            "sinter_temperature_c": [1000.0, 1000.0],
+            "dwell_h": [6.0, 6.0],
+        }
+    )
+    out = model.predict(recipes)
+    for name in ("sigma_total_ms_cm", "ccd_ma_cm2", "electronic_fraction"):
+        assert (out[f"{name}_mean"] > 0).all() and (out[f"{name}_sd"] > 0).all()
+    assert out["p_feasible"].between(0, 1).all()
+    # GBS at x = 0.2 conducts better than bare NZSP at 1000 C, as measured in the paper
+    assert out["sigma_total_ms_cm_mean"][1] > 2 * out["sigma_total_ms_cm_mean"][0]
+
+
+def test_campaign_report_is_one_self_contained_page(campaign_store, tmp_path):
+    out = tmp_path / "report.html"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from design.cli import entrypoint; entrypoint()",
+            "campaign",
+            "report",
+            "ui-check",
+            "--db",
+            campaign_store["db"],
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    page = out.read_text()
+    assert "Campaign ui-check" in page and "What to try next" in page
+    assert page.count("data:image/png;base64,") >= 4  # progress, Pareto, posteriors embedded
+    assert page.count(" ± ") >= 3  # predictions with their sd
+    assert 'src="http' not in page  # nothing fetched from elsewhere
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from design.cli import entrypoint; entrypoint()",
+            "campaign",
+            "report",
+            "no-such-campaign",
+            "--db",
+            campaign_store["db"],
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert bad.returncode == 1 and "no campaign named" in bad.stderr
