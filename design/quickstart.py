@@ -45,10 +45,10 @@ def ui_command_for(tracking_uri: str) -> str:
     from design.mlflow_store import default_tracking_uri
 
     if tracking_uri == default_tracking_uri():
-        return "gbs ui    (or: .venv/bin/mlflow ui --backend-store-uri " + tracking_uri + ")"
+        return ".venv/bin/gbs ui   (then open http://127.0.0.1:5000)"
     if tracking_uri.startswith(("http://", "https://")):
         return f"open {tracking_uri} in a browser"
-    return f".venv/bin/mlflow ui --backend-store-uri {tracking_uri}"
+    return f".venv/bin/gbs ui --backend-store-uri {tracking_uri}"
 
 
 def run_demo(
