@@ -12,7 +12,7 @@ from tests.surrogate.data import simulated_table
 
 
 def test_loo_reports_rmse_and_coverage_per_objective():
-    table = simulated_table(8, seed=2)
+    table = simulated_table(6, seed=2)
     report = loo_validate("physics-gp", table)
     n_ok = int((table["status"] == "ok").sum())
     for name in OBJECTIVES:
