@@ -130,7 +130,8 @@ def _metrics(res: dict, budget: int) -> dict:
     return {**res, "n_to_95": n_to, "hv": np.array(curve_hv), "best_curve": best_so_far}
 
 
-def _plot(results: list[dict], landscapes: list[str], strategies: list[str], budget: int) -> None:
+def _plot(results: list[dict], landscapes: list[str], strategies: list[str], budget: int,
+          objective: str) -> None:
     from matplotlib.figure import Figure
 
     OUT.mkdir(parents=True, exist_ok=True)
@@ -148,7 +149,7 @@ def _plot(results: list[dict], landscapes: list[str], strategies: list[str], bud
         axes[0, j].set(title=land, xlabel="experiments", ylabel="best true sigma / optimum")
         axes[1, j].set(xlabel="experiments", ylabel="relative hypervolume (true values)")
         axes[0, j].legend(fontsize="small")
-    path = OUT / "campaign_curves.png"
+    path = OUT / f"campaign_curves_{objective}.png"
     fig.savefig(path, dpi=110)
     print(f"curves: {path}")
 
@@ -199,7 +200,7 @@ def main() -> None:
                   f"{p['median'] <= so['median'] / 5} (vs {so['median']:g}); "
                   f"HV@20 within 10 % of gp: {p['hv20'] >= 0.9 * g['hv20']} "
                   f"({p['hv20']:.3f} vs {g['hv20']:.3f})")
-    _plot(results, landscapes, strategies, args.budget)
+    _plot(results, landscapes, strategies, args.budget, args.objective)
 
 
 if __name__ == "__main__":
