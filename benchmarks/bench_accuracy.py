@@ -33,8 +33,10 @@ def main() -> None:
     torch.set_num_threads(2)
     grid = RecipeSpace().grid()
     t0 = time.perf_counter()
-    print(f"held-out RMSE of log10 sigma_total (mean of {args.repeats} repeats; "
-          f"95 % coverage in brackets), {args.n_test} held-out recipes")
+    print(
+        f"held-out RMSE of log10 sigma_total (mean of {args.repeats} repeats; "
+        f"95 % coverage in brackets), {args.n_test} held-out recipes"
+    )
     print(f"{'landscape':<16}{'n train':>8}{'physics-gp':>18}{'gp':>18}")
     for name in LANDSCAPES:
         land = get_landscape(name)
@@ -47,8 +49,9 @@ def main() -> None:
                 test = sinter(land, grid[idx[n:]], rng, start=n)
                 for strategy in scores:
                     rep_ = holdout_validate(strategy, train, test, seed=rep)
-                    scores[strategy].append((rep_.rmse["sigma_total_ms_cm"] / LN10,
-                                             rep_.coverage["sigma_total_ms_cm"]))
+                    scores[strategy].append(
+                        (rep_.rmse["sigma_total_ms_cm"] / LN10, rep_.coverage["sigma_total_ms_cm"])
+                    )
             cells = []
             for strategy in ("physics-gp", "gp"):
                 arr = np.array(scores[strategy])

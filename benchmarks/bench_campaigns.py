@@ -41,15 +41,20 @@ def sinter(land, recipes: np.ndarray, rng: np.random.Generator, start: int = 0) 
     for i, (x, t, d) in enumerate(np.asarray(recipes, float).reshape(-1, 3)):
         p = land.sample_pellet({"zbo_fraction": x, "sinter_temperature_c": t, "dwell_h": d}, rng)
         ok = not p.cracked
-        rows.append({
-            "sample_id": f"s{start + i}", "zbo_fraction": x, "sinter_temperature_c": t,
-            "dwell_h": d, "status": "ok" if ok else "cracked",
-            "sigma_total_ms_cm": p.sigma_total_ms_cm if ok else None,
-            "ccd_ma_cm2": p.ccd_ma_cm2 if ok else None,
-            "ccd_censored": False if ok else None,
-            "electronic_fraction": p.electronic_fraction if ok else None,
-            "source": "simulated",
-        })
+        rows.append(
+            {
+                "sample_id": f"s{start + i}",
+                "zbo_fraction": x,
+                "sinter_temperature_c": t,
+                "dwell_h": d,
+                "status": "ok" if ok else "cracked",
+                "sigma_total_ms_cm": p.sigma_total_ms_cm if ok else None,
+                "ccd_ma_cm2": p.ccd_ma_cm2 if ok else None,
+                "ccd_censored": False if ok else None,
+                "electronic_fraction": p.electronic_fraction if ok else None,
+                "source": "simulated",
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -73,8 +78,9 @@ def paper_grid() -> np.ndarray:
     return np.array([[x, 1000.0, 6.0] for x in xs])
 
 
-def run_campaign(landscape: str, strategy: str, seed: int, budget: int, batch: int,
-                 objective: str) -> dict:
+def run_campaign(
+    landscape: str, strategy: str, seed: int, budget: int, batch: int, objective: str
+) -> dict:
     """One campaign; returns the true objectives of its measured recipes in order."""
     import torch
 
@@ -92,19 +98,30 @@ def run_campaign(landscape: str, strategy: str, seed: int, budget: int, batch: i
         if plan is not None:
             if len(table) >= len(plan):
                 break
-            recipes = plan[len(table):len(table) + n]
+            recipes = plan[len(table) : len(table) + n]
         else:
-            out = suggest(table, batch_size=n, strategy=strategy, seed=seed * 1000 + len(table),
-                          objective=objective)
+            out = suggest(
+                table,
+                batch_size=n,
+                strategy=strategy,
+                seed=seed * 1000 + len(table),
+                objective=objective,
+            )
             recipes = np.array([[s.recipe[c] for c in RECIPE] for s in out])
         table = pd.concat([table, sinter(land, recipes, rng, len(table))], ignore_index=True)
     rec = table[list(RECIPE)].to_numpy(float)
     true = land.true_properties(rec[:, 0], rec[:, 1], rec[:, 2])
     ok = (table["status"] == "ok").to_numpy()
-    return {"landscape": landscape, "strategy": strategy, "seed": seed, "ok": ok,
-            "true": np.column_stack([true["sigma_total_ms_cm"], true["ccd_ma_cm2"],
-                                     -true["electronic_fraction"]]),
-            "seconds": time.perf_counter() - t0}
+    return {
+        "landscape": landscape,
+        "strategy": strategy,
+        "seed": seed,
+        "ok": ok,
+        "true": np.column_stack(
+            [true["sigma_total_ms_cm"], true["ccd_ma_cm2"], -true["electronic_fraction"]]
+        ),
+        "seconds": time.perf_counter() - t0,
+    }
 
 
 _FRONT_HV: dict[str, float] = {}
@@ -130,8 +147,9 @@ def _metrics(res: dict, budget: int) -> dict:
     return {**res, "n_to_95": n_to, "hv": np.array(curve_hv), "best_curve": best_so_far}
 
 
-def _plot(results: list[dict], landscapes: list[str], strategies: list[str], budget: int,
-          objective: str) -> None:
+def _plot(
+    results: list[dict], landscapes: list[str], strategies: list[str], budget: int, objective: str
+) -> None:
     from matplotlib.figure import Figure
 
     OUT.mkdir(parents=True, exist_ok=True)
@@ -166,17 +184,25 @@ def main() -> None:
     args = parser.parse_args()
     landscapes = args.landscapes.split(",")
     strategies = args.strategies.split(",")
-    jobs = [(land, strat, seed, args.budget, args.batch, args.objective)
-            for land in landscapes for strat in strategies for seed in range(args.seeds)]
+    jobs = [
+        (land, strat, seed, args.budget, args.batch, args.objective)
+        for land in landscapes
+        for strat in strategies
+        for seed in range(args.seeds)
+    ]
     t0 = time.perf_counter()
     with ProcessPoolExecutor(max_workers=args.workers) as pool:
         raw = list(pool.map(run_campaign, *zip(*jobs, strict=True)))
     results = [_metrics(r, args.budget) for r in raw]
-    print(f"{len(jobs)} campaigns ({args.seeds} seeds, budget {args.budget}, batch {args.batch}, "
-          f"objective {args.objective}) in {time.perf_counter() - t0:.0f} s, "
-          f"{args.workers} workers x 1 thread")
-    print(f"{'landscape':<16}{'strategy':<12}{'median n->95%':>14}{'reached':>9}"
-          f"{'HV@10':>8}{'HV@20':>8}{'s/campaign':>11}")
+    print(
+        f"{len(jobs)} campaigns ({args.seeds} seeds, budget {args.budget}, batch {args.batch}, "
+        f"objective {args.objective}) in {time.perf_counter() - t0:.0f} s, "
+        f"{args.workers} workers x 1 thread"
+    )
+    print(
+        f"{'landscape':<16}{'strategy':<12}{'median n->95%':>14}{'reached':>9}"
+        f"{'HV@10':>8}{'HV@20':>8}{'s/campaign':>11}"
+    )
     summary: dict[tuple[str, str], dict] = {}
     for land in landscapes:
         for strat in strategies:
@@ -188,18 +214,22 @@ def main() -> None:
             reached = float(np.mean(n <= args.budget))
             summary[land, strat] = {"median": med, "hv10": hv10, "hv20": hv20}
             med_txt = f"{med:g}" if med <= args.budget else f">{args.budget}"
-            print(f"{land:<16}{strat:<12}{med_txt:>14}{reached:>9.0%}{hv10:>8.3f}{hv20:>8.3f}"
-                  f"{np.mean([r['seconds'] for r in rs]):>11.1f}")
+            print(
+                f"{land:<16}{strat:<12}{med_txt:>14}{reached:>9.0%}{hv10:>8.3f}{hv20:>8.3f}"
+                f"{np.mean([r['seconds'] for r in rs]):>11.1f}"
+            )
     print("targets (median experiments to 95 %; '>' = censored at the budget):")
     for land in landscapes:
         s = {k[1]: v for k, v in summary.items() if k[0] == land}
         if {"physics-gp", "gp", "sobol"} <= set(s):
             p, g, so = s["physics-gp"], s["gp"], s["sobol"]
-            print(f"  {land}: physics-gp <= gp/2: {p['median'] <= g['median'] / 2} "
-                  f"({p['median']:g} vs {g['median']:g}); <= sobol/5: "
-                  f"{p['median'] <= so['median'] / 5} (vs {so['median']:g}); "
-                  f"HV@20 within 10 % of gp: {p['hv20'] >= 0.9 * g['hv20']} "
-                  f"({p['hv20']:.3f} vs {g['hv20']:.3f})")
+            print(
+                f"  {land}: physics-gp <= gp/2: {p['median'] <= g['median'] / 2} "
+                f"({p['median']:g} vs {g['median']:g}); <= sobol/5: "
+                f"{p['median'] <= so['median'] / 5} (vs {so['median']:g}); "
+                f"HV@20 within 10 % of gp: {p['hv20'] >= 0.9 * g['hv20']} "
+                f"({p['hv20']:.3f} vs {g['hv20']:.3f})"
+            )
     _plot(results, landscapes, strategies, args.budget, args.objective)
 
 

@@ -61,20 +61,31 @@ def _botorch_default(table, space: RecipeSpace, seed: int) -> np.ndarray:
     torch.manual_seed(seed)
     ok = table[table["status"] == "ok"]
     X = torch.as_tensor(encode(ok, space.bounds)[:, :2], dtype=torch.double)
-    models = [SingleTaskGP(X, torch.as_tensor(to_model_space(n, ok[n].to_numpy(float)),
-                                              dtype=torch.double)[:, None]) for n in OBJECTIVES]
+    models = [
+        SingleTaskGP(
+            X,
+            torch.as_tensor(to_model_space(n, ok[n].to_numpy(float)), dtype=torch.double)[:, None],
+        )
+        for n in OBJECTIVES
+    ]
     model = ModelListGP(*models)
     fit_gpytorch_mll(SumMarginalLogLikelihood(model.likelihood, model))
     acqf = qLogNoisyExpectedHypervolumeImprovement(
-        model, ref_point=reference_point(), X_baseline=X, prune_baseline=True,
-        objective=WeightedMCMultiOutputObjective(torch.tensor([1.0, 1.0, -1.0], dtype=torch.double)),
+        model,
+        ref_point=reference_point(),
+        X_baseline=X,
+        prune_baseline=True,
+        objective=WeightedMCMultiOutputObjective(
+            torch.tensor([1.0, 1.0, -1.0], dtype=torch.double)
+        ),
     )
     bounds = torch.tensor([[0.0, 0.0], [1.0, 1.0]], dtype=torch.double)
     cand, _ = optimize_acqf(acqf, bounds=bounds, q=4, num_restarts=10, raw_samples=512)
     lo, hi = space.bounds
     raw = cand.detach().numpy() * (hi[:2] - lo[:2]) + lo[:2]
-    return np.array([[*space.snap({"zbo_fraction": a, "sinter_temperature_c": b}).values()]
-                     for a, b in raw])
+    return np.array(
+        [[*space.snap({"zbo_fraction": a, "sinter_temperature_c": b}).values()] for a, b in raw]
+    )
 
 
 def main() -> None:
@@ -90,8 +101,10 @@ def main() -> None:
     land = get_landscape(args.landscape)
     table = simulated_table(args.n_data, landscape=args.landscape, seed=args.seed)
     data_recipes = table[["zbo_fraction", "sinter_temperature_c", "dwell_h"]].to_numpy(float)
-    print(f"data: {len(table)} rows ({int((table.status == 'ok').sum())} ok) on "
-          f"'{args.landscape}', batch 4, torch threads {torch.get_num_threads()}")
+    print(
+        f"data: {len(table)} rows ({int((table.status == 'ok').sum())} ok) on "
+        f"'{args.landscape}', batch 4, torch threads {torch.get_num_threads()}"
+    )
 
     t0 = time.perf_counter()
     out = suggest(table, space=space, batch_size=4, seed=args.seed)
@@ -101,11 +114,14 @@ def main() -> None:
         t0 = time.perf_counter()
         out = suggest(table, space=space, batch_size=4, seed=args.seed + r)
         times.append(time.perf_counter() - t0)
-    ours = np.array([[s.recipe[c] for c in ("zbo_fraction", "sinter_temperature_c", "dwell_h")]
-                     for s in out])
+    ours = np.array(
+        [[s.recipe[c] for c in ("zbo_fraction", "sinter_temperature_c", "dwell_h")] for s in out]
+    )
     gain, best = _quality(land, data_recipes, ours)
-    print(f"ours (physics-gp, grid NEHVI): first call {cold:.2f} s (incl. imports/warm-up), "
-          f"then {np.mean(times):.2f} s mean of {args.repeats} (min {np.min(times):.2f} s)")
+    print(
+        f"ours (physics-gp, grid NEHVI): first call {cold:.2f} s (incl. imports/warm-up), "
+        f"then {np.mean(times):.2f} s mean of {args.repeats} (min {np.min(times):.2f} s)"
+    )
     print(f"  batch {ours[:, :2].tolist()}")
     print(f"  true HV gain {gain:.4f} of the true front's HV; best true sigma {best:.3f} mS/cm")
 
@@ -118,10 +134,17 @@ def main() -> None:
     print(f"BoTorch default (SingleTaskGP x3 + qLogNEHVI + optimize_acqf 10x512): {t_base:.2f} s")
     print(f"  batch {base[:, :2].tolist()}")
     print(f"  true HV gain {gain_b:.4f} of the true front's HV; best true sigma {best_b:.3f} mS/cm")
-    best_data = np.where(table.status == "ok", land.true_properties(
-        data_recipes[:, 0], data_recipes[:, 1], data_recipes[:, 2])["sigma_total_ms_cm"], 0).max()
-    print(f"speed-up {t_base / np.mean(times):.1f}x; best true sigma already in the data "
-          f"{best_data:.3f} (landscape optimum {land.best_sigma_total_ms_cm():.3f})")
+    best_data = np.where(
+        table.status == "ok",
+        land.true_properties(data_recipes[:, 0], data_recipes[:, 1], data_recipes[:, 2])[
+            "sigma_total_ms_cm"
+        ],
+        0,
+    ).max()
+    print(
+        f"speed-up {t_base / np.mean(times):.1f}x; best true sigma already in the data "
+        f"{best_data:.3f} (landscape optimum {land.best_sigma_total_ms_cm():.3f})"
+    )
 
 
 if __name__ == "__main__":

@@ -139,8 +139,14 @@ def hypervolume(table: pd.DataFrame, thresholds: dict[str, float] | None = None)
     if ok.empty:
         return 0.0
     Y = torch.tensor(
-        np.column_stack([to_model_space(n, ok[n].to_numpy(float)) * (1 if MAXIMIZE[n] else -1)
-                         for n in OBJECTIVES]), dtype=_DTYPE)
+        np.column_stack(
+            [
+                to_model_space(n, ok[n].to_numpy(float)) * (1 if MAXIMIZE[n] else -1)
+                for n in OBJECTIVES
+            ]
+        ),
+        dtype=_DTYPE,
+    )
     ref = reference_point(thresholds)
     Y = Y[(Y > ref).all(-1)]
     if len(Y) == 0:
@@ -153,8 +159,10 @@ def _recipe_keys(recipes: np.ndarray) -> set[tuple[float, float, float]]:
 
 
 def _pending_array(pending: list[dict] | None, space: RecipeSpace) -> np.ndarray:
-    rows = [space.validate({**p, "dwell_h": p.get("dwell_h", space.default_dwell_h)})
-            for p in (pending or [])]
+    rows = [
+        space.validate({**p, "dwell_h": p.get("dwell_h", space.default_dwell_h)})
+        for p in (pending or [])
+    ]
     return np.array([[r[c] for c in RECIPE_COLUMNS] for r in rows]).reshape(-1, 3)
 
 
@@ -185,7 +193,8 @@ def _hvi(Y: torch.Tensor, front: torch.Tensor, ref: torch.Tensor) -> torch.Tenso
         edges.append((lo, hi))
     (lo0, hi0), (lo1, hi1) = edges
     dom = (F[:, None, None, :, 0] >= hi0[:, :, None, None]) & (
-        F[:, None, None, :, 1] >= hi1[:, None, :, None])
+        F[:, None, None, :, 1] >= hi1[:, None, :, None]
+    )
     zmax = torch.where(dom, F[:, None, None, :, 2], ref[2]).amax(-1).clamp_min(ref[2])
     w0 = (torch.minimum(Y[..., 0, None], hi0[:, None, :]) - lo0[:, None, :]).clamp_min(0)
     w1 = (torch.minimum(Y[..., 1, None], hi1[:, None, :]) - lo1[:, None, :]).clamp_min(0)
@@ -218,8 +227,9 @@ class _Scorer:
         else:
             ok = self._feasible(P)
             best = torch.where(ok, P[..., 0], -torch.inf).amax(-1) if P.shape[1] else None
-            self.best = (torch.full((P.shape[0],), -torch.inf, dtype=P.dtype)
-                         if best is None else best)
+            self.best = (
+                torch.full((P.shape[0],), -torch.inf, dtype=P.dtype) if best is None else best
+            )
 
     def _feasible(self, Y: torch.Tensor) -> torch.Tensor:
         ok = torch.ones(Y.shape[:-1], dtype=torch.bool)
@@ -241,8 +251,13 @@ def _optimism(mean: torch.Tensor, sd: torch.Tensor, ref: torch.Tensor) -> np.nda
     return ((mean + 2 * sd - ref) / sd.clamp_min(1e-3)).amin(-1).numpy()
 
 
-def _greedy(scorer: _Scorer, sampler: ConditionalSampler, log_pf: np.ndarray,
-            tiebreak: np.ndarray, batch_size: int) -> tuple[list[int], list[float]]:
+def _greedy(
+    scorer: _Scorer,
+    sampler: ConditionalSampler,
+    log_pf: np.ndarray,
+    tiebreak: np.ndarray,
+    batch_size: int,
+) -> tuple[list[int], list[float]]:
     """Sequential greedy batch: take the best candidate, condition on it, repeat.
 
     The first step scores every candidate; later steps are lazy (as in lazy greedy for
@@ -257,8 +272,12 @@ def _greedy(scorer: _Scorer, sampler: ConditionalSampler, log_pf: np.ndarray,
 
     def rescore(idx: np.ndarray) -> None:
         scorer.set_incumbents(sampler.incumbents)
-        gain = np.concatenate([scorer(sampler.candidates(idx[i:i + _CHUNK])).numpy()
-                               for i in range(0, len(idx), _CHUNK)])
+        gain = np.concatenate(
+            [
+                scorer(sampler.candidates(idx[i : i + _CHUNK])).numpy()
+                for i in range(0, len(idx), _CHUNK)
+            ]
+        )
         with np.errstate(divide="ignore"):
             upper[idx] = np.log(np.clip(gain, 0, None)) + log_pf[idx]
 
@@ -288,9 +307,15 @@ def _greedy(scorer: _Scorer, sampler: ConditionalSampler, log_pf: np.ndarray,
     return chosen, values
 
 
-def _model_pick(surrogate: Any, candidates: np.ndarray, pend: np.ndarray, objective: str,
-                thresholds: dict[str, float], batch_size: int,
-                seed: int) -> tuple[list[int], list[float]]:
+def _model_pick(
+    surrogate: Any,
+    candidates: np.ndarray,
+    pend: np.ndarray,
+    objective: str,
+    thresholds: dict[str, float],
+    batch_size: int,
+    seed: int,
+) -> tuple[list[int], list[float]]:
     """Joint posterior samples at measured, pending and candidate recipes -> greedy batch."""
     Xc = surrogate.encode(candidates)
     pf = surrogate.p_feasible(Xc)
@@ -299,10 +324,13 @@ def _model_pick(surrogate: Any, candidates: np.ndarray, pend: np.ndarray, object
         log_pf[pf < MIN_P_FEASIBLE] = -np.inf
     if len(Xc) > MAX_JOINT_CANDIDATES:  # very large grids (dwell free): pre-screen
         keep = np.sort(_prescreen(surrogate, Xc, log_pf, thresholds))
-        picks, values = _model_pick(surrogate, candidates[keep], pend, objective, thresholds,
-                                    batch_size, seed)
+        picks, values = _model_pick(
+            surrogate, candidates[keep], pend, objective, thresholds, batch_size, seed
+        )
         return [int(keep[i]) for i in picks], values
-    X_inc = np.concatenate([surrogate.X_ok_, surrogate.encode(pend)]) if len(pend) else surrogate.X_ok_
+    X_inc = (
+        np.concatenate([surrogate.X_ok_, surrogate.encode(pend)]) if len(pend) else surrogate.X_ok_
+    )
     sampler = ConditionalSampler(surrogate, X_inc, Xc, N_MC_SAMPLES, seed)
     if objective == "multi":
         ref = reference_point(thresholds)
@@ -310,14 +338,18 @@ def _model_pick(surrogate: Any, candidates: np.ndarray, pend: np.ndarray, object
     else:
         cons = {**DEFAULT_SIGMA_MODE_THRESHOLDS, **thresholds}
         ref = reference_point(cons)
-        limits = {i: float(ref[i]) for i, n in enumerate(OBJECTIVES)
-                  if n in cons and n != "sigma_total_ms_cm"}
+        limits = {
+            i: float(ref[i])
+            for i, n in enumerate(OBJECTIVES)
+            if n in cons and n != "sigma_total_ms_cm"
+        }
     tiebreak = _optimism(sampler.mean_c, sampler.sd_c, ref)
     return _greedy(_Scorer(objective, ref, limits), sampler, log_pf, tiebreak, batch_size)
 
 
-def _prescreen(surrogate: Any, Xc: np.ndarray, log_pf: np.ndarray,
-               thresholds: dict[str, float]) -> np.ndarray:
+def _prescreen(
+    surrogate: Any, Xc: np.ndarray, log_pf: np.ndarray, thresholds: dict[str, float]
+) -> np.ndarray:
     """Indices of the MAX_JOINT_CANDIDATES most promising candidates by marginal optimism."""
     X = torch.as_tensor(Xc, dtype=_DTYPE)
     sign = torch.tensor([1.0 if MAXIMIZE[n] else -1.0 for n in OBJECTIVES], dtype=_DTYPE)
@@ -328,8 +360,9 @@ def _prescreen(surrogate: Any, Xc: np.ndarray, log_pf: np.ndarray,
     return np.argsort(-score, kind="stable")[:MAX_JOINT_CANDIDATES]
 
 
-def _sobol_pick(candidates: np.ndarray, space: RecipeSpace, batch_size: int,
-                seed: int) -> list[int]:
+def _sobol_pick(
+    candidates: np.ndarray, space: RecipeSpace, batch_size: int, seed: int
+) -> list[int]:
     """Scrambled Sobol points snapped to the nearest free candidate (distinct)."""
     lo, hi = space.bounds
     width = np.where(hi > lo, hi - lo, 1.0)
@@ -384,12 +417,15 @@ def suggest(
     if int(batch_size) < 1:
         raise ConfigError(f"batch size must be at least 1, got {batch_size}")
     if objective not in OBJECTIVE_MODES:
-        raise ConfigError(f"unknown objective {objective!r}; choose one of: {', '.join(OBJECTIVE_MODES)}")
+        raise ConfigError(
+            f"unknown objective {objective!r}; choose one of: {', '.join(OBJECTIVE_MODES)}"
+        )
     thresholds = check_thresholds(thresholds)
     table = empty_table() if table is None else table
     if surrogate is None:
-        surrogate = make_surrogate(strategy, seed=seed, bounds=space.bounds,
-                                   default_dwell_h=space.default_dwell_h)
+        surrogate = make_surrogate(
+            strategy, seed=seed, bounds=space.bounds, default_dwell_h=space.default_dwell_h
+        )
     surrogate.fit(table)
     clean, _ = split_noise_columns(table, space.default_dwell_h)
     pend = _pending_array(pending, space)
@@ -404,17 +440,20 @@ def suggest(
         picks = _sobol_pick(candidates, space, int(batch_size), seed)
         values = [float("nan")] * len(picks)
     else:
-        picks, values = _model_pick(surrogate, candidates, pend, objective, thresholds,
-                                    int(batch_size), seed)
+        picks, values = _model_pick(
+            surrogate, candidates, pend, objective, thresholds, int(batch_size), seed
+        )
     chosen = candidates[picks]
     pred = surrogate.predict(chosen)
     out = []
     for k, i in enumerate(range(len(chosen))):
-        out.append(Suggestion(
-            recipe={c: float(chosen[i, j]) for j, c in enumerate(RECIPE_COLUMNS)},
-            mean={n: float(pred.mean[n][i]) for n in OBJECTIVES},
-            sd={n: float(pred.sd[n][i]) for n in OBJECTIVES},
-            p_feasible=float(pred.p_feasible[i]),
-            acquisition_value=values[k],
-        ))
+        out.append(
+            Suggestion(
+                recipe={c: float(chosen[i, j]) for j, c in enumerate(RECIPE_COLUMNS)},
+                mean={n: float(pred.mean[n][i]) for n in OBJECTIVES},
+                sd={n: float(pred.sd[n][i]) for n in OBJECTIVES},
+                p_feasible=float(pred.p_feasible[i]),
+                acquisition_value=values[k],
+            )
+        )
     return out

@@ -56,7 +56,9 @@ def parse_thresholds(items: list[str] | None) -> dict[str, float]:
     for item in items or []:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
-            raise ConfigError(f"--threshold {item!r}: expected NAME=VALUE, e.g. sigma_total_ms_cm=1")
+            raise ConfigError(
+                f"--threshold {item!r}: expected NAME=VALUE, e.g. sigma_total_ms_cm=1"
+            )
         out[name.strip()] = value.strip()
     return check_thresholds(out)
 
@@ -72,21 +74,41 @@ def _fmt(entry: dict[str, Any] | float | None, digits: int = 3) -> str:
 
 def _print_table(records: list[dict[str, Any]], title: str, acquisition: bool) -> None:
     table = Table(title=title)
-    for col in ("x", "T C", "dwell h", "sigma mS/cm", "CCD mA/cm2", "t_e", "p_ok",
-                *(["log acq"] if acquisition else [])):
+    for col in (
+        "x",
+        "T C",
+        "dwell h",
+        "sigma mS/cm",
+        "CCD mA/cm2",
+        "t_e",
+        "p_ok",
+        *(["log acq"] if acquisition else []),
+    ):
         table.add_column(col, justify="right", no_wrap=True)
     for r in records:
-        row = [f"{r['zbo_fraction']:.2f}", f"{r['sinter_temperature_c']:.0f}",
-               f"{r['dwell_h']:g}", _fmt(r["sigma_total_ms_cm"]), _fmt(r["ccd_ma_cm2"]),
-               _fmt(r["electronic_fraction"]), _fmt(r["p_feasible"], 2)]
+        row = [
+            f"{r['zbo_fraction']:.2f}",
+            f"{r['sinter_temperature_c']:.0f}",
+            f"{r['dwell_h']:g}",
+            _fmt(r["sigma_total_ms_cm"]),
+            _fmt(r["ccd_ma_cm2"]),
+            _fmt(r["electronic_fraction"]),
+            _fmt(r["p_feasible"], 2),
+        ]
         if acquisition:
             row.append(_fmt(r["acquisition_value"]))
         table.add_row(*row)
     _console.print(table)
 
 
-def _log_mlflow(tracking_uri: str | None, data: Path, table: pd.DataFrame, params: dict,
-                records: list[dict], plots: list[Path]) -> str:
+def _log_mlflow(
+    tracking_uri: str | None,
+    data: Path,
+    table: pd.DataFrame,
+    params: dict,
+    records: list[dict],
+    plots: list[Path],
+) -> str:
     import mlflow
 
     from design.mlflow_store import ensure_experiment
@@ -110,13 +132,19 @@ def suggest_command(
     data: Annotated[Path, typer.Option("--data", help="Measurement table (CSV).")],
     batch: Annotated[int, typer.Option("--batch", help="Number of recipes to suggest.")] = 4,
     strategy: Annotated[str, typer.Option(help="physics-gp, gp or sobol.")] = "physics-gp",
-    threshold: Annotated[list[str] | None, typer.Option(
-        "--threshold", help="NAME=VALUE, e.g. sigma_total_ms_cm=1 or electronic_fraction=0.05.")] = None,
+    threshold: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--threshold", help="NAME=VALUE, e.g. sigma_total_ms_cm=1 or electronic_fraction=0.05."
+        ),
+    ] = None,
     objective: Annotated[str, typer.Option(help="multi (3 objectives) or sigma.")] = "multi",
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
     plot_dir: Annotated[Path | None, typer.Option("--plot-dir", help="Write plots here.")] = None,
-    tracking_uri: Annotated[str | None, typer.Option("--tracking-uri", help="MLflow store.")] = None,
+    tracking_uri: Annotated[
+        str | None, typer.Option("--tracking-uri", help="MLflow store.")
+    ] = None,
     no_mlflow: Annotated[bool, typer.Option("--no-mlflow", help="Do not log to MLflow.")] = False,
 ) -> None:
     """Suggest the next recipes to sinter (multi-objective batch Bayesian optimization)."""
@@ -127,16 +155,26 @@ def suggest_command(
     from surrogate.base import split_noise_columns
 
     if strategy not in STRATEGIES:
-        raise ConfigError(f"unknown strategy {strategy!r}; valid strategies: {', '.join(STRATEGIES)}")
+        raise ConfigError(
+            f"unknown strategy {strategy!r}; valid strategies: {', '.join(STRATEGIES)}"
+        )
     thresholds = parse_thresholds(threshold)
     raw = read_csv(data)
     space = RecipeSpace()
     clean, _ = split_noise_columns(raw, space.default_dwell_h)
-    surrogate = make_surrogate(strategy, seed=seed, bounds=space.bounds,
-                               default_dwell_h=space.default_dwell_h)
-    suggestions = suggest(raw, space=space, batch_size=batch, strategy=strategy,
-                          thresholds=thresholds, objective=objective, seed=seed,
-                          surrogate=surrogate)
+    surrogate = make_surrogate(
+        strategy, seed=seed, bounds=space.bounds, default_dwell_h=space.default_dwell_h
+    )
+    suggestions = suggest(
+        raw,
+        space=space,
+        batch_size=batch,
+        strategy=strategy,
+        thresholds=thresholds,
+        objective=objective,
+        seed=seed,
+        surrogate=surrogate,
+    )
     records = [s.to_record() for s in suggestions]
     plots: list[Path] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -146,9 +184,15 @@ def suggest_command(
             plots.append(plot_pareto(surrogate, space, clean, suggestions, target))
         run_id = None
         if not no_mlflow:
-            params = {"strategy": strategy, "batch": batch, "objective": objective, "seed": seed,
-                      "n_rows": len(clean), "data": str(data),
-                      **{f"threshold.{k}": v for k, v in thresholds.items()}}
+            params = {
+                "strategy": strategy,
+                "batch": batch,
+                "objective": objective,
+                "seed": seed,
+                "n_rows": len(clean),
+                "data": str(data),
+                **{f"threshold.{k}": v for k, v in thresholds.items()},
+            }
             run_id = _log_mlflow(tracking_uri, data, clean, params, records, plots)
     if as_json:
         typer.echo(json.dumps(records))
@@ -162,8 +206,10 @@ def suggest_command(
 
 def predict_command(
     data: Annotated[Path, typer.Option("--data", help="Measurement table (CSV).")],
-    at: Annotated[Path, typer.Option("--at", help="CSV of recipes: zbo_fraction, "
-                                     "sinter_temperature_c, dwell_h.")],
+    at: Annotated[
+        Path,
+        typer.Option("--at", help="CSV of recipes: zbo_fraction, sinter_temperature_c, dwell_h."),
+    ],
     strategy: Annotated[str, typer.Option(help="physics-gp or gp.")] = "physics-gp",
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
@@ -177,15 +223,17 @@ def predict_command(
     recipes = read_csv(at, "recipe file")
     for col in ("zbo_fraction", "sinter_temperature_c"):
         if col not in recipes.columns:
-            raise DataError(f"{at}: missing column {col}; expected zbo_fraction, "
-                            "sinter_temperature_c, dwell_h")
+            raise DataError(
+                f"{at}: missing column {col}; expected zbo_fraction, sinter_temperature_c, dwell_h"
+            )
     try:
         numeric = recipes.apply(pd.to_numeric, errors="raise")
     except (ValueError, TypeError) as exc:
         raise DataError(f"{at}: recipe values must be numbers ({exc})") from exc
     frame = recipes_frame(numeric, space.default_dwell_h)
-    surrogate = make_surrogate(strategy, seed=seed, bounds=space.bounds,
-                               default_dwell_h=space.default_dwell_h).fit(read_csv(data))
+    surrogate = make_surrogate(
+        strategy, seed=seed, bounds=space.bounds, default_dwell_h=space.default_dwell_h
+    ).fit(read_csv(data))
     records = surrogate.predict(frame).to_records()
     if as_json:
         typer.echo(json.dumps(records))

@@ -39,13 +39,19 @@ class FeasibilityClassifier:
         max_iter: Newton iterations of the Laplace mode search.
     """
 
-    def __init__(self, lengthscale: float | tuple[float, ...] = 0.12, variance: float = 4.0,
-                 max_iter: int = 50) -> None:
+    def __init__(
+        self,
+        lengthscale: float | tuple[float, ...] = 0.12,
+        variance: float = 4.0,
+        max_iter: int = 50,
+    ) -> None:
         self.lengthscale = lengthscale
         self.variance = variance
         self.max_iter = max_iter
 
-    def fit(self, X: np.ndarray, feasible: np.ndarray, prior_logit: np.ndarray) -> FeasibilityClassifier:
+    def fit(
+        self, X: np.ndarray, feasible: np.ndarray, prior_logit: np.ndarray
+    ) -> FeasibilityClassifier:
         """Fit on normalized recipes ``X`` (n, d), outcomes (n,) bool and prior logits (n,)."""
         X = np.asarray(X, dtype=float)
         t = np.asarray(feasible, dtype=float)

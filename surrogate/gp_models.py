@@ -69,8 +69,13 @@ class PhysicsMean(Mean):
         return to_model_space(self._name, out).reshape(raw.shape[:-1]).to(x)
 
 
-def _physics_gp(X: torch.Tensor, Y: torch.Tensor, Yvar: torch.Tensor | None,
-                mean: Mean, min_outputscale: float | None = None) -> SingleTaskGP:
+def _physics_gp(
+    X: torch.Tensor,
+    Y: torch.Tensor,
+    Yvar: torch.Tensor | None,
+    mean: Mean,
+    min_outputscale: float | None = None,
+) -> SingleTaskGP:
     d = X.shape[-1]
     floor = 1e-4 if min_outputscale is None else float(min_outputscale)
     covar = ScaleKernel(
@@ -84,8 +89,15 @@ def _physics_gp(X: torch.Tensor, Y: torch.Tensor, Yvar: torch.Tensor | None,
     if Yvar is None:
         likelihood = GaussianLikelihood(noise_prior=LogNormalPrior(np.log(5e-3), 1.0))
         likelihood.noise = 5e-3
-    return SingleTaskGP(X, Y, train_Yvar=Yvar, likelihood=likelihood, covar_module=covar,
-                        mean_module=mean, outcome_transform=None)
+    return SingleTaskGP(
+        X,
+        Y,
+        train_Yvar=Yvar,
+        likelihood=likelihood,
+        covar_module=covar,
+        mean_module=mean,
+        outcome_transform=None,
+    )
 
 
 def _plain_gp(X: torch.Tensor, Y: torch.Tensor, Yvar: torch.Tensor | None) -> SingleTaskGP:
@@ -156,9 +168,13 @@ def fit_objective_gp(
     if cens.any():
         exact = ~cens
         if exact.any():
-            first = _build_and_fit(Xt[exact], torch.as_tensor(y[exact, None], dtype=DTYPE),
-                                   None if Yvar is None else Yvar[exact], mean,
-                                   floor=min_outputscale)
+            first = _build_and_fit(
+                Xt[exact],
+                torch.as_tensor(y[exact, None], dtype=DTYPE),
+                None if Yvar is None else Yvar[exact],
+                mean,
+                floor=min_outputscale,
+            )
             with torch.no_grad():
                 post = first.posterior(Xt[cens], observation_noise=True)
             mu = post.mean.squeeze(-1).numpy()
@@ -171,8 +187,9 @@ def fit_objective_gp(
         else:
             mu, sd = y[cens], np.full(cens.sum(), 0.5)
         y[cens] = truncated_normal_mean(y[cens], mu, sd)
-    model = _build_and_fit(Xt, torch.as_tensor(y[:, None], dtype=DTYPE), Yvar, mean, state,
-                           floor=min_outputscale)
+    model = _build_and_fit(
+        Xt, torch.as_tensor(y[:, None], dtype=DTYPE), Yvar, mean, state, floor=min_outputscale
+    )
     return model, y
 
 

@@ -57,7 +57,10 @@ class GPPosteriorParts:
 
     def mean(self, Xq: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
-            m = self.model.mean_module(Xq) + self.model.covar_module(Xq, self.X).to_dense() @ self.alpha
+            m = (
+                self.model.mean_module(Xq)
+                + self.model.covar_module(Xq, self.X).to_dense() @ self.alpha
+            )
         return self.shift + self.scale * m
 
     def _v(self, Xq: torch.Tensor) -> torch.Tensor:
@@ -95,8 +98,14 @@ class ConditionalSampler:
             (maximization form: t_e's logit is negated).
     """
 
-    def __init__(self, surrogate: Any, X_inc: np.ndarray, X_cand: np.ndarray,
-                 n_samples: int = 128, seed: int = 0) -> None:
+    def __init__(
+        self,
+        surrogate: Any,
+        X_inc: np.ndarray,
+        X_cand: np.ndarray,
+        n_samples: int = 128,
+        seed: int = 0,
+    ) -> None:
         models = getattr(surrogate, "models_", None)
         if not models or any(models.get(n) is None for n in OBJECTIVES):
             raise ModelError("sampling needs a fitted GP surrogate with a model per objective")
@@ -109,8 +118,9 @@ class ConditionalSampler:
         if dim <= _MAX_SOBOL_DIM:
             base = NormalQMCEngine(d=dim, seed=seed).draw(n_samples, dtype=DTYPE)
         else:
-            base = torch.randn(n_samples, dim, generator=torch.Generator().manual_seed(seed),
-                               dtype=DTYPE)
+            base = torch.randn(
+                n_samples, dim, generator=torch.Generator().manual_seed(seed), dtype=DTYPE
+            )
         base = base.reshape(n_samples, k, n_i + n_c)
         self.z_c = base[:, :, n_i:]
         self.mu_C = torch.stack([p.mean(self.XC) for p in self.parts])  # (k, n_C)
@@ -154,14 +164,15 @@ class ConditionalSampler:
     def add(self, i: int) -> None:
         """Condition on candidate ``i`` taking its current sampled values (a pending pick)."""
         y_i = self.candidates(np.array([i])).transpose(-1, -2) * self.sign[:, None]  # (S,k,1)
-        x_i = self.Xc[i:i + 1]
+        x_i = self.Xc[i : i + 1]
         s_ci = torch.stack([p.cov(self.Xc, x_i) for p in self.parts])  # (k, nc, 1)
         s_Ci = torch.stack([p.cov(self.XC, x_i) for p in self.parts])  # (k, nC, 1)
         s_ii = torch.stack([p.var(x_i) for p in self.parts])[..., None]  # (k, 1, 1)
-        self.S_CC = torch.cat([torch.cat([self.S_CC, s_Ci], -1),
-                               torch.cat([s_Ci.transpose(-1, -2), s_ii], -1)], -2)
+        self.S_CC = torch.cat(
+            [torch.cat([self.S_CC, s_Ci], -1), torch.cat([s_Ci.transpose(-1, -2), s_ii], -1)], -2
+        )
         self.S_cC = torch.cat([self.S_cC, s_ci], -1)
-        self.mu_C = torch.cat([self.mu_C, self.mu_c[:, i:i + 1]], -1)
+        self.mu_C = torch.cat([self.mu_C, self.mu_c[:, i : i + 1]], -1)
         self.Y_C = torch.cat([self.Y_C, y_i], -1)
         self.XC = torch.cat([self.XC, x_i])
         self._condition()

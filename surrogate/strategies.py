@@ -63,9 +63,17 @@ class GPSurrogate:
             ``sqrt(min_outputscale)`` (0.1 = ~10 %) away from the data.
     """
 
-    def __init__(self, *, physics: bool = True, seed: int = 0, bounds: Any = None,
-                 default_dwell_h: float = DEFAULT_DWELL_H, calibrate: bool = True,
-                 prior_weight: float = 3.0, min_outputscale: float = 0.01) -> None:
+    def __init__(
+        self,
+        *,
+        physics: bool = True,
+        seed: int = 0,
+        bounds: Any = None,
+        default_dwell_h: float = DEFAULT_DWELL_H,
+        calibrate: bool = True,
+        prior_weight: float = 3.0,
+        min_outputscale: float = 0.01,
+    ) -> None:
         self.physics = physics
         self.seed = seed
         self.bounds = bounds
@@ -111,7 +119,12 @@ class GPSurrogate:
             if name == "ccd_ma_cm2":
                 censored = clean["ccd_censored"].fillna(False).to_numpy(dtype=bool)[rows]
             self.models_[name], self.targets_[name] = fit_objective_gp(
-                X[rows], y, name=name, mean=mean, yvar=yvar, censored=censored,
+                X[rows],
+                y,
+                name=name,
+                mean=mean,
+                yvar=yvar,
+                censored=censored,
                 min_outputscale=floor,
             )
         have_all = all(m is not None for m in self.models_.values())
@@ -138,7 +151,9 @@ class GPSurrogate:
     def _prior_logit(self, X: np.ndarray) -> np.ndarray:
         if self.process_model_ is not None:
             raw = X * (self._bounds()[1] - self._bounds()[0]) + self._bounds()[0]
-            p_crack = np.asarray(self.process_model_.predict(raw[:, 0], raw[:, 1], raw[:, 2])["p_crack"])
+            p_crack = np.asarray(
+                self.process_model_.predict(raw[:, 0], raw[:, 1], raw[:, 2])["p_crack"]
+            )
             p_ok = np.clip(1.0 - p_crack, 1e-6, 1 - 1e-6)
             return np.clip(np.log(p_ok) - np.log1p(-p_ok), -_LOGIT_CLIP, _LOGIT_CLIP)
         return np.full(len(X), self.base_logit_)
@@ -174,8 +189,9 @@ class GPSurrogate:
                 ns = np.sqrt(np.clip(obs.variance.squeeze(-1).detach().numpy() - var, 0, None))
             out["m"][name], out["s"][name] = backtransform(name, lm, ls)
             out["lm"][name], out["ls"][name], out["ns"][name] = lm, ls, ns
-        return Prediction(frame, out["m"], out["s"], self.p_feasible(Xn), out["lm"], out["ls"],
-                          out["ns"])
+        return Prediction(
+            frame, out["m"], out["s"], self.p_feasible(Xn), out["lm"], out["ls"], out["ns"]
+        )
 
 
 def _model_space_var(name: str, value: np.ndarray, sd: np.ndarray) -> np.ndarray:
@@ -193,7 +209,9 @@ class SobolSurrogate:
 
     strategy = "sobol"
 
-    def __init__(self, *, seed: int = 0, default_dwell_h: float = DEFAULT_DWELL_H, **_: Any) -> None:
+    def __init__(
+        self, *, seed: int = 0, default_dwell_h: float = DEFAULT_DWELL_H, **_: Any
+    ) -> None:
         self.seed = seed
         self.default_dwell_h = default_dwell_h
 

@@ -63,8 +63,10 @@ def score(surrogate: Surrogate, test: pd.DataFrame) -> ValidationReport:
         rows = _scorable(test, name)
         y = to_model_space(name, test[name].to_numpy(float)[rows])
         mu = np.asarray(pred.latent_mean.get(name, pred.mean[name]))[rows]
-        sd = np.hypot(pred.latent_sd.get(name, np.zeros(len(test)))[rows],
-                      pred.noise_sd.get(name, np.zeros(len(test)))[rows])
+        sd = np.hypot(
+            pred.latent_sd.get(name, np.zeros(len(test)))[rows],
+            pred.noise_sd.get(name, np.zeros(len(test)))[rows],
+        )
         _record(report, name, y - mu, sd)
     return report
 
@@ -78,14 +80,22 @@ def _record(report: ValidationReport, name: str, resid: np.ndarray, sd: np.ndarr
     report.coverage[name] = float(np.mean(inside)) if len(resid) else float("nan")
 
 
-def _factory(strategy: str | Callable[[], Surrogate], seed: int, kw: dict) -> Callable[[], Surrogate]:
+def _factory(
+    strategy: str | Callable[[], Surrogate], seed: int, kw: dict
+) -> Callable[[], Surrogate]:
     if callable(strategy):
         return strategy
     return lambda: make_surrogate(strategy, seed=seed, **kw)
 
 
-def holdout_validate(strategy: str | Callable[[], Surrogate], train: pd.DataFrame,
-                     test: pd.DataFrame, *, seed: int = 0, **kw: Any) -> ValidationReport:
+def holdout_validate(
+    strategy: str | Callable[[], Surrogate],
+    train: pd.DataFrame,
+    test: pd.DataFrame,
+    *,
+    seed: int = 0,
+    **kw: Any,
+) -> ValidationReport:
     """Fit on ``train``, score on ``test``.
 
     Args:
@@ -99,8 +109,9 @@ def holdout_validate(strategy: str | Callable[[], Surrogate], train: pd.DataFram
     return score(surrogate, clean)
 
 
-def loo_validate(strategy: str | Callable[[], Surrogate], table: pd.DataFrame, *,
-                 seed: int = 0, **kw: Any) -> ValidationReport:
+def loo_validate(
+    strategy: str | Callable[[], Surrogate], table: pd.DataFrame, *, seed: int = 0, **kw: Any
+) -> ValidationReport:
     """Leave-one-out: refit without each ok row (physics re-calibrated too) and score it.
 
     Raises:

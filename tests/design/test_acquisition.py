@@ -30,14 +30,19 @@ def _keys(recipes) -> set[tuple[float, float, float]]:
 @pytest.mark.parametrize("strategy", ["physics-gp", "gp", "sobol"])
 def test_suggestions_on_grid_new_and_not_pending(table, strategy):
     space = RecipeSpace()
-    pending = [{"zbo_fraction": 0.3, "sinter_temperature_c": 1100.0},
-               {"zbo_fraction": 0.25, "sinter_temperature_c": 1050.0, "dwell_h": 6.0}]
+    pending = [
+        {"zbo_fraction": 0.3, "sinter_temperature_c": 1100.0},
+        {"zbo_fraction": 0.25, "sinter_temperature_c": 1050.0, "dwell_h": 6.0},
+    ]
     out = suggest(table, space=space, batch_size=4, strategy=strategy, pending=pending, seed=1)
     assert len(out) == 4
-    recipes = np.array([[s.recipe[c] for c in ("zbo_fraction", "sinter_temperature_c", "dwell_h")]
-                        for s in out])
+    recipes = np.array(
+        [[s.recipe[c] for c in ("zbo_fraction", "sinter_temperature_c", "dwell_h")] for s in out]
+    )
     for r in recipes:
-        space.validate(dict(zip(("zbo_fraction", "sinter_temperature_c", "dwell_h"), r, strict=True)))
+        space.validate(
+            dict(zip(("zbo_fraction", "sinter_temperature_c", "dwell_h"), r, strict=True))
+        )
     assert len(_keys(recipes)) == 4
     measured = _keys(table[["zbo_fraction", "sinter_temperature_c", "dwell_h"]].to_numpy())
     assert not _keys(recipes) & measured
@@ -48,8 +53,10 @@ def test_suggestions_on_grid_new_and_not_pending(table, strategy):
 
 
 def test_suggestions_follow_a_coarse_announced_grid(table):
-    space = RecipeSpace(zbo_fraction=Axis("zbo_fraction", 0.0, 0.4, 0.05),
-                        sinter_temperature_c=Axis("sinter_temperature_c", 950.0, 1250.0, 50.0))
+    space = RecipeSpace(
+        zbo_fraction=Axis("zbo_fraction", 0.0, 0.4, 0.05),
+        sinter_temperature_c=Axis("sinter_temperature_c", 950.0, 1250.0, 50.0),
+    )
     for s in suggest(table.iloc[:0], space=space, batch_size=3):
         space.validate(s.recipe)
 
@@ -75,8 +82,10 @@ def test_avoids_a_region_where_every_sample_cracked(strategy, objective):
     out = suggest(data, batch_size=4, strategy=strategy, objective=objective)
     for s in out:
         for cx, ct in centres:
-            inside = (abs(s.recipe["zbo_fraction"] - cx) <= 0.02 + 1e-9
-                      and abs(s.recipe["sinter_temperature_c"] - ct) <= 20 + 1e-9)
+            inside = (
+                abs(s.recipe["zbo_fraction"] - cx) <= 0.02 + 1e-9
+                and abs(s.recipe["sinter_temperature_c"] - ct) <= 20 + 1e-9
+            )
             assert not inside, (s.recipe, centres)
 
 
@@ -123,7 +132,7 @@ def test_hvi_matches_botorch_hypervolume():
 
     for s in range(5):
         for c in range(11):
-            want = volume(torch.cat([front[s], Y[s, c:c + 1]])) - volume(front[s])
+            want = volume(torch.cat([front[s], Y[s, c : c + 1]])) - volume(front[s])
             assert float(got[s, c]) == pytest.approx(want, abs=1e-9)
 
 
@@ -131,8 +140,13 @@ def test_hypervolume_of_measured_rows(table):
     assert hypervolume(empty_table()) == 0.0
     hv = hypervolume(table)
     assert hv > 0
-    best = table.iloc[[0]].assign(sample_id="best", status="ok", sigma_total_ms_cm=3.0,
-                                  ccd_ma_cm2=2.0, electronic_fraction=0.001)
+    best = table.iloc[[0]].assign(
+        sample_id="best",
+        status="ok",
+        sigma_total_ms_cm=3.0,
+        ccd_ma_cm2=2.0,
+        electronic_fraction=0.001,
+    )
     assert hypervolume(pd.concat([table, best])) > hv
     ref = reference_point({"sigma_total_ms_cm": 1.0})
     assert float(ref[0]) == pytest.approx(0.0)

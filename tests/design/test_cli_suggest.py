@@ -35,9 +35,20 @@ def _check_records(records, acquisition: bool) -> None:
 
 
 def test_suggest_json_only_on_stdout(data_csv):
-    result = CliRunner().invoke(app, ["suggest", "--data", str(data_csv), "--batch", "3",
-                                      "--json", "--no-mlflow", "--threshold",
-                                      "electronic_fraction=0.05"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "suggest",
+            "--data",
+            str(data_csv),
+            "--batch",
+            "3",
+            "--json",
+            "--no-mlflow",
+            "--threshold",
+            "electronic_fraction=0.05",
+        ],
+    )
     assert result.exit_code == 0, result.output
     records = json.loads(result.stdout)
     assert len(records) == 3
@@ -49,13 +60,31 @@ def test_suggest_logs_to_mlflow_and_writes_plots(data_csv, tmp_path):
 
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     plots = tmp_path / "plots"
-    result = CliRunner().invoke(app, ["suggest", "--data", str(data_csv), "--batch", "2",
-                                      "--tracking-uri", uri, "--plot-dir", str(plots),
-                                      "--objective", "sigma", "--seed", "3"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "suggest",
+            "--data",
+            str(data_csv),
+            "--batch",
+            "2",
+            "--tracking-uri",
+            uri,
+            "--plot-dir",
+            str(plots),
+            "--objective",
+            "sigma",
+            "--seed",
+            "3",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "sigma mS/cm" in result.stdout
-    assert {p.name for p in plots.iterdir()} >= {"pareto_front.png", "p_feasible.png",
-                                                 "posterior_sigma_total_ms_cm.png"}
+    assert {p.name for p in plots.iterdir()} >= {
+        "pareto_front.png",
+        "p_feasible.png",
+        "posterior_sigma_total_ms_cm.png",
+    }
     client = mlflow.MlflowClient(uri)
     (run,) = client.search_runs([client.get_experiment_by_name("gbs-suggest").experiment_id])
     assert run.data.params["strategy"] == "physics-gp"
@@ -67,10 +96,12 @@ def test_suggest_logs_to_mlflow_and_writes_plots(data_csv, tmp_path):
 
 def test_predict_json(data_csv, tmp_path):
     at = tmp_path / "at.csv"
-    pd.DataFrame({"zbo_fraction": [0.2, 0.3], "sinter_temperature_c": [1000, 1100],
-                  "dwell_h": [6, None]}).to_csv(at, index=False)
-    result = CliRunner().invoke(app, ["predict", "--data", str(data_csv), "--at", str(at),
-                                      "--json"])
+    pd.DataFrame(
+        {"zbo_fraction": [0.2, 0.3], "sinter_temperature_c": [1000, 1100], "dwell_h": [6, None]}
+    ).to_csv(at, index=False)
+    result = CliRunner().invoke(
+        app, ["predict", "--data", str(data_csv), "--at", str(at), "--json"]
+    )
     assert result.exit_code == 0, result.output
     records = json.loads(result.stdout)
     _check_records(records, acquisition=False)

@@ -236,7 +236,9 @@ def test_plots_are_written(example, tmp_path):
 def test_an_unanalysable_part_leaves_its_columns_empty_with_a_note(example):
     flat = copy.deepcopy(example)
     pol = next(m for m in flat["measurements"] if m["protocol"] == "dc_polarization")
-    pol["current_a"] = list(np.linspace(1e-4, 5e-3, len(pol["time_s"])))  # rising: no decay to analyse
+    pol["current_a"] = list(
+        np.linspace(1e-4, 5e-3, len(pol["time_s"]))
+    )  # rising: no decay to analyse
     analysis = analyze_result(flat)
     assert analysis.row["electronic_fraction"] is None
     assert analysis.row["sigma_total_ms_cm"] is not None

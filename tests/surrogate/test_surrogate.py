@@ -33,7 +33,13 @@ def test_reproduces_its_data_within_noise(table, strategy):
 def test_prediction_records_shape(table):
     pred = make_surrogate("physics-gp").fit(table).predict(np.array([[0.2, 1000.0, 6.0]]))
     (rec,) = pred.to_records()
-    assert set(rec) == {"zbo_fraction", "sinter_temperature_c", "dwell_h", "p_feasible", *OBJECTIVES}
+    assert set(rec) == {
+        "zbo_fraction",
+        "sinter_temperature_c",
+        "dwell_h",
+        "p_feasible",
+        *OBJECTIVES,
+    }
     for name in OBJECTIVES:
         assert set(rec[name]) == {"mean", "sd"} and rec[name]["mean"] > 0 and rec[name]["sd"] > 0
     assert 0 < rec["p_feasible"] <= 1
@@ -82,8 +88,9 @@ def test_cold_start_is_the_physics_prior():
     pred = s.predict(np.array([[0.2, 1000.0, 6.0], [0.1, 1200.0, 6.0]]))
     truth = ProcessModel().predict(np.array([0.2, 0.1]), np.array([1000.0, 1200.0]), 6.0)
     for name in OBJECTIVES:
-        np.testing.assert_allclose(pred.latent_mean[name], to_model_space(name, truth[name]),
-                                   atol=1e-4)
+        np.testing.assert_allclose(
+            pred.latent_mean[name], to_model_space(name, truth[name]), atol=1e-4
+        )
         assert (pred.latent_sd[name] > 0.1).all()
 
 
@@ -91,8 +98,7 @@ def test_cold_start_is_the_physics_prior():
     ("mutate", "message"),
     [
         (lambda t: t.drop(columns=["zbo_fraction"]), "missing required column"),
-        (lambda t: t.assign(sinter_temperature_c=[np.nan, *t.sinter_temperature_c[1:]]),
-         "NaN"),
+        (lambda t: t.assign(sinter_temperature_c=[np.nan, *t.sinter_temperature_c[1:]]), "NaN"),
         (lambda t: t.assign(sigma_total_ms_cm=t.sigma_total_ms_cm / 1000), "S/cm"),
         (lambda t: t.assign(sample_id=["a"] * len(t)), "duplicate"),
     ],
@@ -130,9 +136,15 @@ def test_known_noise_column_is_used(table):
 
 def test_feasibility_learns_a_cracked_region(table):
     bad = np.array([[x, t, 6.0] for x in (0.1, 0.12) for t in (1000.0, 1020.0)])
-    cracked = pd.DataFrame({"sample_id": [f"c{i}" for i in range(4)], "zbo_fraction": bad[:, 0],
-                            "sinter_temperature_c": bad[:, 1], "dwell_h": 6.0,
-                            "status": "cracked"})
+    cracked = pd.DataFrame(
+        {
+            "sample_id": [f"c{i}" for i in range(4)],
+            "zbo_fraction": bad[:, 0],
+            "sinter_temperature_c": bad[:, 1],
+            "dwell_h": 6.0,
+            "status": "cracked",
+        }
+    )
     for strategy in ("physics-gp", "gp"):
         before = make_surrogate(strategy).fit(table).predict(bad).p_feasible
         after = make_surrogate(strategy).fit(pd.concat([table, cracked])).predict(bad).p_feasible

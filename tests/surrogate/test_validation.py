@@ -45,4 +45,6 @@ def test_score_detects_a_wrong_model():
     from surrogate.base import split_noise_columns
 
     held, _ = split_noise_columns(test)
-    assert score(right, held).rmse["sigma_total_ms_cm"] < score(wrong, held).rmse["sigma_total_ms_cm"]
+    assert (
+        score(right, held).rmse["sigma_total_ms_cm"] < score(wrong, held).rmse["sigma_total_ms_cm"]
+    )
