@@ -110,6 +110,7 @@ def _log_mlflow(
     plots: list[Path],
 ) -> str:
     import mlflow
+    from mlflow.data.pandas_dataset import from_pandas
 
     from design.mlflow_store import ensure_experiment
 
@@ -117,10 +118,10 @@ def _log_mlflow(
     with mlflow.start_run(experiment_id=experiment_id) as run:
         with warnings.catch_warnings():  # "source can be interpreted in multiple ways"
             warnings.simplefilter("ignore", UserWarning)
-            dataset = mlflow.data.from_pandas(table, source=str(data.resolve()), name=data.name)
+            dataset = from_pandas(table, source=str(data.resolve()), name=data.name)
         mlflow.log_input(dataset, context="training")
         mlflow.log_params(params)
-        mlflow.log_dict(records, "suggestions.json")
+        mlflow.log_dict(records, "suggestions.json")  # type: ignore[arg-type]  # a JSON list
         flat = pd.json_normalize(records)
         mlflow.log_table(flat, artifact_file="suggestions_table.json")
         for path in plots:

@@ -249,7 +249,7 @@ class CampaignTracker:
     def _log_summary(self, store: Store, name: str, space: Any) -> None:
         import tempfile
 
-        import mlflow
+        from mlflow.data.pandas_dataset import from_pandas
         from mlflow.entities import DatasetInput, InputTag
 
         from design.campaign_summary import summarize_campaign
@@ -257,6 +257,8 @@ class CampaignTracker:
         from surrogate.mlflow_model import log_surrogate_model
 
         run_id = self.parent_run_id
+        if run_id is None:
+            return
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
             summary = summarize_campaign(
@@ -276,7 +278,7 @@ class CampaignTracker:
                 "next_suggestions.json",
             )
             table = summary.table.astype({"ccd_censored": "object"})
-            dataset = mlflow.data.from_pandas(table, name=f"{name}-measurements")
+            dataset = from_pandas(table, name=f"{name}-measurements")
             self.client.log_inputs(
                 run_id,
                 datasets=[

@@ -61,7 +61,7 @@ class FeasibilityClassifier:
         n = len(t)
         if n == 0:
             self.grad_ = np.zeros(0)
-            self.L_ = np.zeros((0, 0))
+            self.L_: np.ndarray = np.zeros((0, 0))
             self.sqrt_w_ = np.zeros(0)
             return self
         K = _rbf(X, X, self.ls_, self.variance) + 1e-8 * np.eye(n)
@@ -79,11 +79,10 @@ class FeasibilityClassifier:
                 g = g_new
                 break
             g = g_new
-        pi = _sigmoid(m + g)
+        pi = np.asarray(_sigmoid(m + g), dtype=float)
         w = pi * (1 - pi)
         self.sqrt_w_ = np.sqrt(w)
-        B = np.eye(n) + self.sqrt_w_[:, None] * K * self.sqrt_w_[None, :]
-        self.L_ = np.linalg.cholesky(B)
+        self.L_ = np.linalg.cholesky(np.eye(n) + self.sqrt_w_[:, None] * K * self.sqrt_w_[None, :])
         self.grad_ = t - pi
         return self
 

@@ -116,7 +116,10 @@ class ConditionalSampler:
         n_i, n_c, k = len(self.XC), len(self.Xc), len(OBJECTIVES)
         dim = k * (n_i + n_c)
         if dim <= _MAX_SOBOL_DIM:
-            base = NormalQMCEngine(d=dim, seed=seed).draw(n_samples, dtype=DTYPE)
+            drawn = NormalQMCEngine(d=dim, seed=seed).draw(n_samples, dtype=DTYPE)
+            if drawn is None:  # draw(..., out=None) always returns the samples
+                raise RuntimeError("quasi-random draw returned nothing")
+            base = drawn
         else:
             base = torch.randn(
                 n_samples, dim, generator=torch.Generator().manual_seed(seed), dtype=DTYPE
