@@ -298,6 +298,9 @@ def choose_circuit(spectrum: Spectrum) -> tuple[str, str]:
       the lowest five points -> ``R0-p(R1,CPE1)-CPE2`` (bulk, grain-boundary arc, spike);
     - otherwise two or more arcs (peaks of -Z'' more than 0.8 decade apart, the smaller at
       least 5 % of the larger and 1 % of the median |Z|) -> ``R0-p(R1,CPE1)-p(R2,CPE2)``;
+    - one arc followed by a low-frequency tail (-Z'' rises over the lowest five points and ends
+      at least 20 % of the arc's height above the minimum after the arc: diffusion or a
+      partly blocking electrode) -> ``R0-p(R1,CPE1)-CPE2``;
     - one arc, or no clear arc at all (-Z'' under 2 % of |Z|) -> ``R0-p(R1,CPE1)``.
 
     Returns:
@@ -327,4 +330,13 @@ def choose_circuit(spectrum: Spectrum) -> tuple[str, str]:
     if len(big) >= 2:
         apex = ", ".join(f"{f[i]:.3g} Hz" for i in big[:2])
         return "R0-p(R1,CPE1)-p(R2,CPE2)", f"two arcs with apexes near {apex}{note}"
+    if big:
+        after = -z.imag[big[0] :]
+        rise = float(after[-1] - after.min())
+        if np.all(np.diff(low) > 0) and rise > 0.2 * float(y[big[0]]):
+            return (
+                "R0-p(R1,CPE1)-CPE2",
+                f"one arc near {f[big[0]]:.3g} Hz and a low-frequency tail (phase "
+                f"{phase_low_deg:.0f} deg at {f[-1]:.3g} Hz), fitted by a CPE{note}",
+            )
     return "R0-p(R1,CPE1)", f"one arc (phase {phase_low_deg:.0f} deg at the lowest frequency){note}"
