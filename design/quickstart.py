@@ -139,20 +139,21 @@ def _print_summary(console: Console, result: DemoResult) -> None:
         "x ZBO",
         "T (C)",
         "dwell (h)",
-        "sigma (pred.)",
-        "CCD (pred.)",
-        "t_e (pred.)",
+        "sigma mS/cm (mean ± sd)",
+        "CCD mA/cm2 (mean ± sd)",
+        "t_e (mean ± sd)",
         "p_feasible",
     ):
         nxt.add_column(col)
     for sug in result.next_suggestions:
         mean = getattr(sug, "mean", {}) or {}
+        sd = getattr(sug, "sd", {}) or {}
         nxt.add_row(
             f"{sug.recipe['zbo_fraction']:.2f}",
             f"{sug.recipe['sinter_temperature_c']:.0f}",
             f"{sug.recipe.get('dwell_h', float('nan')):g}",
             *(
-                _fmt(mean.get(k))
+                f"{_fmt(mean.get(k))} ± {_fmt(sd.get(k))}"
                 for k in ("sigma_total_ms_cm", "ccd_ma_cm2", "electronic_fraction")
             ),
             _fmt(getattr(sug, "p_feasible", None)),
@@ -161,7 +162,8 @@ def _print_summary(console: Console, result: DemoResult) -> None:
     console.print(f"Campaign database: {result.db_url}")
     console.print(f"MLflow runs:       {result.tracking_uri}")
     console.print(f"Open the MLflow UI: [bold]{result.ui_command}[/bold]")
-    console.print(f"Campaign status:    gbs campaign status {result.snapshot.name}")
+    console.print(f"Campaign status:    .venv/bin/gbs campaign status {result.snapshot.name}")
+    console.print(f"One-page report:    .venv/bin/gbs campaign report {result.snapshot.name}")
 
 
 def _fmt(value: Any) -> str:
