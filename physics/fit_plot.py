@@ -24,14 +24,12 @@ def plot_fit(result: FitResult, path: str | Path, title: str | None = None) -> P
     Returns:
         The path written.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     path = Path(path)
     f, zm, zf = result.frequency_hz, result.z_measured, result.z_fit
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
+    fig = Figure(figsize=(14, 4.2), layout="constrained")
+    axes = fig.subplots(1, 3)
     ax = axes[0]
     ax.plot(zm.real, -zm.imag, "o", ms=3, label="data")
     ax.plot(zf.real, -zf.imag, "-", label="fit")
@@ -50,10 +48,8 @@ def plot_fit(result: FitResult, path: str | Path, title: str | None = None) -> P
     axes[2].set_ylabel("phase (deg)")
     head = title or result.circuit
     fig.suptitle(f"{head}   (chi2 = {result.chi2:.3g}, {result.weighting} weighting)")
-    fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    fig.savefig(path, dpi=100)
     return path
 
 

@@ -102,7 +102,7 @@ def log_surrogate_model(
                 name=name,
                 python_model=str(MODEL_FILE),
                 artifacts={"measurements": str(csv)},
-                model_config={"strategy": strategy, "seed": int(seed)},
+                model_config={"surrogate_strategy": strategy, "surrogate_seed": int(seed)},
                 code_paths=[str(root / "physics"), str(root / "surrogate")],
                 pip_requirements=_requirements(),
                 input_example=example,

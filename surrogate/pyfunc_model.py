@@ -32,7 +32,8 @@ class SurrogateModel(PythonModel):
         config = dict(context.model_config or {})
         table = read_table(context.artifacts["measurements"])
         self.surrogate_ = make_surrogate(
-            str(config.get("strategy", "physics-gp")), seed=int(config.get("seed", 0))
+            str(config.get("surrogate_strategy", "physics-gp")),
+            seed=int(config.get("surrogate_seed", 0)),
         ).fit(table)
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: Any = None) -> pd.DataFrame:
