@@ -303,7 +303,10 @@ class CampaignRunner:
         jobs = self.store.jobs(self.record.id, statuses=("fetched",))
         if not jobs:
             return self._track_untracked()
-        raws = {r.job_pk: r for r in self.store.results(self.record.id)}
+        raws = {
+            r.job_pk: r
+            for r in self.store.results(self.record.id, job_pks=[job.id for job in jobs])
+        }
         for job in jobs:
             result = loads(raws[job.id].raw_json)
             try:

@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -380,14 +380,18 @@ class Store:
             q = select(RowRecord).where(RowRecord.campaign_id == campaign_id)
             return list(s.scalars(q.order_by(RowRecord.id)))
 
-    def results(self, campaign_id: int) -> list[ResultRecord]:
-        """Raw results stored for a campaign's jobs."""
+    def results(
+        self, campaign_id: int, *, job_pks: Sequence[int] | None = None
+    ) -> list[ResultRecord]:
+        """Raw results stored for a campaign's jobs (only those of ``job_pks`` when given)."""
         with self.transaction() as s:
             q = (
                 select(ResultRecord)
                 .join(JobRecord, JobRecord.id == ResultRecord.job_pk)
                 .where(JobRecord.campaign_id == campaign_id)
             )
+            if job_pks is not None:
+                q = q.where(ResultRecord.job_pk.in_(list(job_pks)))
             return list(s.scalars(q.order_by(ResultRecord.id)))
 
     def iterations(self, campaign_id: int) -> list[IterationRecord]:
