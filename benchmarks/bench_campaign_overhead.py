@@ -78,8 +78,9 @@ def bench_overhead(args: argparse.Namespace, work: Path) -> None:
         print(
             f"prefill: {args.prefill} experiments (sobol, no plots) in {time.perf_counter() - t0:.0f} s"
         )
-        _set_config(store, "overhead", budget=args.budget, strategy=args.strategy, plots=True)
-        runner = _runner(store, "overhead", client, uri, plots=True)
+        plots = not args.no_plots
+        _set_config(store, "overhead", budget=args.budget, strategy=args.strategy, plots=plots)
+        runner = _runner(store, "overhead", client, uri, plots=plots)
         t0 = time.perf_counter()
         snap = runner.run()
         wall = time.perf_counter() - t0
@@ -90,7 +91,8 @@ def bench_overhead(args: argparse.Namespace, work: Path) -> None:
     fit = sum(fits)
     print(
         f"overhead at {args.prefill}->{snap.experiments_done} experiments ({args.strategy}, "
-        f"MLflow + plots): {rounds} proposal rounds, wall {wall:.1f} s, slept {runner.slept_s:.1f} s"
+        f"plots {'off' if args.no_plots else 'on'}, "
+        f"MLflow): {rounds} proposal rounds, wall {wall:.1f} s, slept {runner.slept_s:.1f} s"
     )
     print(
         f"  loop's own time per iteration: {loop / rounds:.2f} s (target <= 3 s), of which "
@@ -151,6 +153,11 @@ def main() -> None:
     parser.add_argument("--prefill", type=int, default=56)
     parser.add_argument("--budget", type=int, default=60)
     parser.add_argument("--small-budget", type=int, default=20)
+    parser.add_argument(
+        "--no-plots",
+        action="store_true",
+        help="overhead run without MLflow plots (they are drawn by a background thread)",
+    )
     parser.add_argument("--job-s", type=float, default=1.0, help="simulated seconds per job")
     args = parser.parse_args()
     os.environ.setdefault("MPLBACKEND", "Agg")
