@@ -56,7 +56,7 @@ def plot_progress(store: Store, name: str, path: Path) -> Path:
         frame = pd.DataFrame(initial + campaign[:k])
         if frame.empty:
             continue
-        frame = measurement_table_from_rows(frame)
+        frame = _table_from_rows(frame)
         steps.append(k)
         history.append(progress_metrics(frame, thresholds, k))
     fig = Figure(figsize=(9, 6), layout="constrained")
@@ -80,7 +80,7 @@ def plot_progress(store: Store, name: str, path: Path) -> Path:
     return path
 
 
-def measurement_table_from_rows(frame: pd.DataFrame) -> pd.DataFrame:
+def _table_from_rows(frame: pd.DataFrame) -> pd.DataFrame:
     """Validate a frame of stored rows as a measurement table."""
     from physics.table import MEASUREMENT_COLUMNS, validate_table
 
