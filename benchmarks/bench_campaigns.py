@@ -37,25 +37,7 @@ OUT = Path(__file__).resolve().parent / "out"
 
 def sinter(land, recipes: np.ndarray, rng: np.random.Generator, start: int = 0) -> pd.DataFrame:
     """Measurement-table rows for one simulated pellet per recipe (n, 3)."""
-    rows = []
-    for i, (x, t, d) in enumerate(np.asarray(recipes, float).reshape(-1, 3)):
-        p = land.sample_pellet({"zbo_fraction": x, "sinter_temperature_c": t, "dwell_h": d}, rng)
-        ok = not p.cracked
-        rows.append(
-            {
-                "sample_id": f"s{start + i}",
-                "zbo_fraction": x,
-                "sinter_temperature_c": t,
-                "dwell_h": d,
-                "status": "ok" if ok else "cracked",
-                "sigma_total_ms_cm": p.sigma_total_ms_cm if ok else None,
-                "ccd_ma_cm2": p.ccd_ma_cm2 if ok else None,
-                "ccd_censored": False if ok else None,
-                "electronic_fraction": p.electronic_fraction if ok else None,
-                "source": "simulated",
-            }
-        )
-    return pd.DataFrame(rows)
+    return land.measure_table(recipes, rng, start=start)
 
 
 def random_table(n: int, landscape: str = "calibrated", seed: int = 0) -> pd.DataFrame:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from physics.constants import NZSP_THEORETICAL_DENSITY_G_CM3
 from physics.errors import ConfigError
@@ -223,6 +224,38 @@ class Landscape:
             np.shape(zbo_fraction), np.shape(sinter_temperature_c), np.shape(dwell_h)
         )
         return {k: np.broadcast_to(np.asarray(pred[k], float), shape).copy() for k in PROPERTY_KEYS}
+
+    def measure_table(
+        self, recipes: np.ndarray, rng: np.random.Generator, *, prefix: str = "s", start: int = 0
+    ) -> pd.DataFrame:
+        """Measurement-table rows of one sampled pellet per recipe (the three objectives).
+
+        Args:
+            recipes: shape (n, 3), columns zbo_fraction, sinter_temperature_c, dwell_h.
+            rng: the random generator, consumed in recipe order.
+            prefix, start: sample ids are ``f"{prefix}{start + i}"``.
+        """
+        rows = []
+        for i, (x, t, d) in enumerate(np.asarray(recipes, float).reshape(-1, 3)):
+            p = self.sample_pellet(
+                {"zbo_fraction": x, "sinter_temperature_c": t, "dwell_h": d}, rng
+            )
+            ok = not p.cracked
+            rows.append(
+                {
+                    "sample_id": f"{prefix}{start + i}",
+                    "zbo_fraction": x,
+                    "sinter_temperature_c": t,
+                    "dwell_h": d,
+                    "status": "ok" if ok else "cracked",
+                    "sigma_total_ms_cm": p.sigma_total_ms_cm if ok else None,
+                    "ccd_ma_cm2": p.ccd_ma_cm2 if ok else None,
+                    "ccd_censored": False if ok else None,
+                    "electronic_fraction": p.electronic_fraction if ok else None,
+                    "source": "simulated",
+                }
+            )
+        return pd.DataFrame(rows)
 
     def sample_pellet(self, recipe: dict[str, Any], rng: np.random.Generator) -> Pellet:
         """Sinter one pellet: true properties with scatter, or a cracked pellet.

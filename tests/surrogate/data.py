@@ -15,27 +15,8 @@ def table_from_recipes(
     recipes: np.ndarray, landscape: str = "calibrated", seed: int = 0, prefix: str = "s"
 ) -> pd.DataFrame:
     """Sinter one simulated pellet per recipe (noise and cracking included)."""
-    land = get_landscape(landscape)
     rng = np.random.default_rng(seed)
-    rows = []
-    for i, (x, t, d) in enumerate(np.asarray(recipes, float).reshape(-1, 3)):
-        p = land.sample_pellet({"zbo_fraction": x, "sinter_temperature_c": t, "dwell_h": d}, rng)
-        ok = not p.cracked
-        rows.append(
-            {
-                "sample_id": f"{prefix}{i}",
-                "zbo_fraction": x,
-                "sinter_temperature_c": t,
-                "dwell_h": d,
-                "status": "ok" if ok else "cracked",
-                "sigma_total_ms_cm": p.sigma_total_ms_cm if ok else None,
-                "ccd_ma_cm2": p.ccd_ma_cm2 if ok else None,
-                "ccd_censored": False if ok else None,
-                "electronic_fraction": p.electronic_fraction if ok else None,
-                "source": "simulated",
-            }
-        )
-    return pd.DataFrame(rows)
+    return get_landscape(landscape).measure_table(recipes, rng, prefix=prefix)
 
 
 def simulated_table(n: int, landscape: str = "calibrated", seed: int = 0) -> pd.DataFrame:
