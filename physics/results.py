@@ -28,12 +28,7 @@ from typing import Any
 import numpy as np
 
 from physics.ccd import CCDResult, analyze_ccd, plot_ccd
-from physics.conductivity import (
-    S_CM_TO_MS_CM,
-    ArrheniusFit,
-    arrhenius_fit,
-    conductivity_s_cm,
-)
+from physics.conductivity import ArrheniusFit, arrhenius_fit, conductivity_parts
 from physics.constants import NZSP_THEORETICAL_DENSITY_G_CM3
 from physics.errors import AnalysisError, FitError
 from physics.fitting import FitResult, fit_spectrum, plot_fit
@@ -221,7 +216,17 @@ def analyze_result(
     return analysis
 
 
-def _fit(analysis: ResultAnalysis, key: str, spectrum: Spectrum, circuit: str) -> FitResult | None:
+def _fit(
+    analysis: ResultAnalysis,
+    protocol: str,
+    temperature_c: float,
+    arrays: dict[str, np.ndarray],
+    area_cm2: float,
+    circuit: str,
+) -> FitResult | None:
+    """Fit one impedance measurement; record it under ``"<protocol>@<T>C"`` or note why not."""
+    key = f"{protocol}@{temperature_c:g}C"
+    spectrum = _spectrum(arrays, temperature_c, area_cm2, f"{analysis.job_id} {key}")
     try:
         fit = fit_spectrum(spectrum, circuit=circuit)
     except FitError as exc:
@@ -240,27 +245,16 @@ def _analyze_blocking(
     for protocol, temperature_c, arrays in checked:
         if protocol != "eis_blocking":
             continue
-        key = f"eis_blocking@{temperature_c:g}C"
-        fit = _fit(
-            analysis,
-            key,
-            _spectrum(arrays, temperature_c, area_cm2, f"{analysis.job_id} {key}"),
-            BLOCKING_CIRCUIT,
-        )
+        fit = _fit(analysis, protocol, temperature_c, arrays, area_cm2, BLOCKING_CIRCUIT)
         if fit is None:
             continue
-        r_bulk, r_gb = fit.params["R0"], fit.params["R1"]
-        sigma_total = float(conductivity_s_cm(r_bulk + r_gb, thickness_cm, area_cm2))
+        parts = conductivity_parts(fit.params["R0"], fit.params["R1"], thickness_cm, area_cm2)
         temps.append(temperature_c)
-        sigmas.append(sigma_total)
+        sigmas.append(parts.sigma_total_s_cm)
         if math.isclose(temperature_c, ROOM_TEMPERATURE_C, abs_tol=0.5):
-            analysis.row["sigma_total_ms_cm"] = sigma_total * S_CM_TO_MS_CM
-            analysis.row["sigma_bulk_ms_cm"] = (
-                float(conductivity_s_cm(r_bulk, thickness_cm, area_cm2)) * S_CM_TO_MS_CM
-            )
-            analysis.row["sigma_gb_ms_cm"] = (
-                float(conductivity_s_cm(r_gb, thickness_cm, area_cm2)) * S_CM_TO_MS_CM
-            )
+            analysis.row["sigma_total_ms_cm"] = parts.sigma_total_ms_cm
+            analysis.row["sigma_bulk_ms_cm"] = parts.sigma_bulk_ms_cm
+            analysis.row["sigma_gb_ms_cm"] = parts.sigma_gb_ms_cm
     if temps and analysis.row["sigma_total_ms_cm"] is None:
         analysis.notes.append("eis_blocking: no spectrum at 25 C; sigma columns left empty")
     if len(set(temps)) >= 2:
@@ -297,13 +291,7 @@ def _analyze_symmetric(analysis: ResultAnalysis, checked: list, area_cm2: float)
             temperature_c, ROOM_TEMPERATURE_C, abs_tol=0.5
         ):
             continue
-        key = f"eis_symmetric@{temperature_c:g}C"
-        fit = _fit(
-            analysis,
-            key,
-            _spectrum(arrays, temperature_c, area_cm2, f"{analysis.job_id} {key}"),
-            SYMMETRIC_CIRCUIT,
-        )
+        fit = _fit(analysis, protocol, temperature_c, arrays, area_cm2, SYMMETRIC_CIRCUIT)
         if fit is None:
             return
         arcs = [("R1", "CPE1"), ("R2", "CPE2")]
