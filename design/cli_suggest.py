@@ -129,6 +129,13 @@ def _log_mlflow(
     return run.info.run_id
 
 
+def _prior_summary(surrogate: object) -> dict:
+    prior = getattr(surrogate, "physics_prior_", None)
+    if prior is None:
+        return {}
+    return {k: round(v, 4) if isinstance(v, float) else v for k, v in prior.summary().items()}
+
+
 def suggest_command(
     data: Annotated[Path, typer.Option("--data", help="Measurement table (CSV).")],
     batch: Annotated[int, typer.Option("--batch", help="Number of recipes to suggest.")] = 4,
@@ -193,12 +200,19 @@ def suggest_command(
                 "n_rows": len(clean),
                 "data": str(data),
                 **{f"threshold.{k}": v for k, v in thresholds.items()},
+                **_prior_summary(surrogate),
             }
             run_id = _log_mlflow(tracking_uri, data, clean, params, records, plots)
     if as_json:
         typer.echo(json.dumps(records))
         return
     _print_table(records, f"next {len(records)} recipes ({strategy}, {objective})", True)
+    prior = getattr(surrogate, "physics_prior_", None)
+    if prior is not None:
+        _err.print(
+            "physics prior mean (chosen by cross-validation): "
+            + ", ".join(f"{name} {prior.choice[name]}" for name in prior.choice)
+        )
     if plot_dir is not None and plots:
         _err.print(f"plots: {', '.join(str(p) for p in plots)}")
     if run_id:

@@ -136,6 +136,7 @@ def calibrate(
     lower_bounds: Mapping[str, Sequence[str]] | None = None,
     default_dwell_h: float = DEFAULT_DWELL_H,
     max_nfev: int = 2000,
+    start: ProcessParameters | None = None,
 ) -> CalibrationResult:
     """Fit the free parameters of the process model to a measurement table.
 
@@ -150,6 +151,9 @@ def calibrate(
             (:data:`physics.parameters.wang2022.PAPER_LOWER_BOUNDS`); ``{}`` for none.
         default_dwell_h: dwell used for rows with an empty ``dwell_h``.
         max_nfev: cap on model evaluations.
+        start: where the optimizer starts (e.g. a previous calibration, to warm-start
+            cross-validation folds); default ``params``. The prior still pulls towards
+            ``params``.
 
     Returns:
         A :class:`CalibrationResult`.
@@ -190,6 +194,15 @@ def calibrate(
         ]
     )
 
+    z_start = z0
+    if start is not None:
+        z_start = np.array(
+            [
+                np.clip(_to_unit(n, float(getattr(start, n)), lo, hi), 0.0, 1.0)
+                for n, lo, hi in zip(free, los, his, strict=True)
+            ]
+        )
+
     def build(z: np.ndarray) -> ProcessParameters:
         values = {
             n: _from_unit(zi, lo, hi) for n, zi, lo, hi in zip(free, z, los, his, strict=True)
@@ -206,7 +219,7 @@ def calibrate(
     try:
         fit = least_squares(
             residuals,
-            z0,
+            z_start,
             bounds=(0.0, 1.0),
             method="trf",
             x_scale=1.0,

@@ -75,6 +75,7 @@ def _physics_gp(
     Yvar: torch.Tensor | None,
     mean: Mean,
     min_outputscale: float | None = None,
+    min_noise: float = 0.0,
 ) -> SingleTaskGP:
     d = X.shape[-1]
     floor = 1e-4 if min_outputscale is None else float(min_outputscale)
@@ -87,8 +88,13 @@ def _physics_gp(
     covar.base_kernel.lengthscale = 0.4
     likelihood = None
     if Yvar is None:
-        likelihood = GaussianLikelihood(noise_prior=LogNormalPrior(np.log(5e-3), 1.0))
-        likelihood.noise = 5e-3
+        likelihood = GaussianLikelihood(
+            noise_prior=LogNormalPrior(np.log(5e-3), 1.0),
+            noise_constraint=GreaterThan(max(1e-6, min_noise)),
+        )
+        likelihood.noise = max(5e-3, 2 * min_noise)
+    elif min_noise > 0:
+        Yvar = Yvar + min_noise
     return SingleTaskGP(
         X,
         Y,
@@ -104,16 +110,19 @@ def _plain_gp(X: torch.Tensor, Y: torch.Tensor, Yvar: torch.Tensor | None) -> Si
     return SingleTaskGP(X, Y, train_Yvar=Yvar)
 
 
-def _build_and_fit(X, Y, Yvar, mean, state=None, floor=None) -> SingleTaskGP:
+def _build_and_fit(X, Y, Yvar, mean, state=None, floor=None, min_noise=0.0) -> SingleTaskGP:
     with warnings.catch_warnings():
         # inputs are already in the unit cube; constant or tiny outcome sets are legitimate
         warnings.simplefilter("ignore", InputDataWarning)
         warnings.simplefilter("ignore", OptimizationWarning)
-        return _build_and_fit_quiet(X, Y, Yvar, mean, state, floor)
+        return _build_and_fit_quiet(X, Y, Yvar, mean, state, floor, min_noise)
 
 
-def _build_and_fit_quiet(X, Y, Yvar, mean, state=None, floor=None) -> SingleTaskGP:
-    model = _plain_gp(X, Y, Yvar) if mean is None else _physics_gp(X, Y, Yvar, mean, floor)
+def _build_and_fit_quiet(X, Y, Yvar, mean, state=None, floor=None, min_noise=0.0) -> SingleTaskGP:
+    if mean is None:
+        model = _plain_gp(X, Y, Yvar)
+    else:
+        model = _physics_gp(X, Y, Yvar, mean, floor, min_noise)
     if state is not None:
         try:
             model.load_state_dict(state, strict=False)
@@ -144,6 +153,7 @@ def fit_objective_gp(
     yvar: np.ndarray | None = None,
     censored: np.ndarray | None = None,
     min_outputscale: float | None = None,
+    min_noise: float = 0.0,
 ) -> tuple[SingleTaskGP, np.ndarray]:
     """Fit one objective's GP in model space; handle censored (lower-bound) values.
 
@@ -155,6 +165,9 @@ def fit_objective_gp(
         yvar: (n,) known noise variances in model space, or None (learned noise).
         censored: (n,) bool, True where ``y`` is a lower bound.
         min_outputscale: floor of the residual kernel's variance (physics mean only).
+        min_noise: model discrepancy (physics mean only): a variance added to the known
+            noise, or the floor of the learned noise, so the GP does not take rows the
+            re-calibrated mean was fitted to as exact.
 
     Returns:
         The fitted model (eval mode) and the targets it was trained on (imputed).
@@ -174,6 +187,7 @@ def fit_objective_gp(
                 None if Yvar is None else Yvar[exact],
                 mean,
                 floor=min_outputscale,
+                min_noise=min_noise,
             )
             with torch.no_grad():
                 post = first.posterior(Xt[cens], observation_noise=True)
@@ -188,7 +202,13 @@ def fit_objective_gp(
             mu, sd = y[cens], np.full(cens.sum(), 0.5)
         y[cens] = truncated_normal_mean(y[cens], mu, sd)
     model = _build_and_fit(
-        Xt, torch.as_tensor(y[:, None], dtype=DTYPE), Yvar, mean, state, floor=min_outputscale
+        Xt,
+        torch.as_tensor(y[:, None], dtype=DTYPE),
+        Yvar,
+        mean,
+        state,
+        floor=min_outputscale,
+        min_noise=min_noise,
     )
     return model, y
 

@@ -1,11 +1,13 @@
 """The surrogate strategies behind one interface: ``physics-gp``, ``gp`` and ``sobol``.
 
 ``physics-gp``: at each ``fit`` the process model of ``physics/`` is re-calibrated on the
-table (``physics.calibration.calibrate``; the literature parameters when there is nothing to
-calibrate on or calibration fails), then each objective gets a GP on its residual from that
-model in model space (log sigma, log CCD, logit t_e), hyperparameters by marginal
-likelihood, known per-point noise used when the optional ``<objective>_sd`` columns are
-given. Feasibility: a Laplace GP classifier around the physics ``logit(1 - p_crack)``.
+table (``physics.calibration.calibrate``) and cross-validated against the literature
+parameters (``surrogate.physics_prior``): each objective's prior mean is whichever of the
+two predicts held-out rows better, and its held-out error sets the floor of the residual
+GP's variance and the model discrepancy the GP adds to the noise. Each objective then gets
+a GP on its residual from that mean in model space (log sigma, log CCD, logit t_e),
+hyperparameters by marginal likelihood, known per-point noise used when the optional
+``<objective>_sd`` columns are given. Feasibility: a Laplace GP classifier around the physics ``logit(1 - p_crack)``.
 
 ``gp``: a plain BoTorch ``SingleTaskGP`` per objective on the same transforms with default
 priors and no physics at all (the feasibility classifier's prior is the observed
@@ -24,7 +26,7 @@ import pandas as pd
 import torch
 from botorch.models import ModelListGP
 
-from physics.errors import ConfigError, GBSError, ModelError
+from physics.errors import ConfigError, ModelError
 from surrogate.base import (
     DEFAULT_BOUNDS,
     DEFAULT_DWELL_H,
@@ -40,6 +42,7 @@ from surrogate.base import (
 )
 from surrogate.feasibility import FeasibilityClassifier
 from surrogate.gp_models import DTYPE, PhysicsMean, fit_objective_gp, prior_model
+from surrogate.physics_prior import PhysicsPrior, choose_physics_prior
 
 __all__ = ["GPSurrogate", "SobolSurrogate", "make_surrogate"]
 
@@ -58,9 +61,10 @@ class GPSurrogate:
         prior_weight: pull of the calibration towards the literature parameters (see
             ``physics.calibration.calibrate``); strong by default, because the calibration
             has ~20 free parameters and a campaign's first batches have only a few rows.
-        min_outputscale: floor of the residual GP's prior variance (model-space units^2):
-            the calibrated model, fitted to the same rows, is never trusted to better than
-            ``sqrt(min_outputscale)`` (0.1 = ~10 %) away from the data.
+        min_outputscale: smallest floor of the residual GP's prior variance (model-space
+            units^2): the physics mean is never trusted to better than
+            ``sqrt(min_outputscale)`` (0.1 = ~10 %) away from the data, even when it
+            predicts held-out rows better than that.
     """
 
     def __init__(
@@ -100,15 +104,21 @@ class GPSurrogate:
         self.table_ = clean
         X = self.encode(clean)
         ok = (clean["status"] == "ok").to_numpy()
-        self.process_model_ = self._process_model(clean) if self.physics else None
-        predict = None if self.process_model_ is None else self.process_model_.predict
+        self.physics_prior_ = self._physics_prior(clean, noise) if self.physics else None
+        self.process_model_ = None
+        if self.physics_prior_ is not None:
+            self.process_model_ = self.physics_prior_.calibrated or self.physics_prior_.literature
         self.models_: dict[str, Any] = {}
         self.targets_: dict[str, np.ndarray] = {}
         for name in OBJECTIVES:
             values = clean[name].to_numpy(dtype=float)
             rows = ok & np.isfinite(values)
-            mean = None if predict is None else PhysicsMean(predict, name, self._bounds())
-            floor = self.min_outputscale if self.physics else None
+            mean = floor = None
+            discrepancy = 0.0
+            if self.physics_prior_ is not None:
+                mean = PhysicsMean(self.physics_prior_.predict(name), name, self._bounds())
+                floor = self.physics_prior_.floor[name]
+                discrepancy = self.physics_prior_.discrepancy.get(name, 0.0)
             if not rows.any():
                 self.models_[name] = None if mean is None else prior_model(mean, X.shape[1])
                 continue
@@ -126,6 +136,7 @@ class GPSurrogate:
                 yvar=yvar,
                 censored=censored,
                 min_outputscale=floor,
+                min_noise=discrepancy,
             )
         have_all = all(m is not None for m in self.models_.values())
         self.model_ = ModelListGP(*self.models_.values()) if have_all else None
@@ -136,17 +147,27 @@ class GPSurrogate:
         self.feasibility_ = FeasibilityClassifier().fit(X, ok, self._prior_logit(X))
         return self
 
-    def _process_model(self, clean: pd.DataFrame) -> Any:
+    def _physics_prior(self, clean: pd.DataFrame, noise: pd.DataFrame) -> PhysicsPrior:
         from physics.calibration import calibrate
-        from physics.process_model import ProcessModel
 
-        usable = clean[(clean["status"] == "ok") & clean["sigma_total_ms_cm"].notna()]
-        if self.calibrate and len(usable) > 0:
-            try:
-                return calibrate(clean, prior_weight=self.prior_weight).model
-            except GBSError:
-                pass
-        return ProcessModel()
+        def recalibrate(table: pd.DataFrame, start: Any = None) -> Any:
+            return calibrate(table, prior_weight=self.prior_weight, start=start).model
+
+        noise_var = {}
+        ok = (clean["status"] == "ok").to_numpy()
+        for name in OBJECTIVES:
+            values = clean[name].to_numpy(float)
+            sd = noise[name].to_numpy(float)
+            rows = ok & np.isfinite(values) & np.isfinite(sd)
+            if rows.any():
+                noise_var[name] = float(np.mean(_model_space_var(name, values[rows], sd[rows])))
+        return choose_physics_prior(
+            clean,
+            recalibrate if self.calibrate else None,
+            noise_var=noise_var,
+            min_floor=self.min_outputscale,
+            seed=self.seed,
+        )
 
     def _prior_logit(self, X: np.ndarray) -> np.ndarray:
         if self.process_model_ is not None:

@@ -89,6 +89,9 @@ def test_suggest_logs_to_mlflow_and_writes_plots(data_csv, tmp_path):
     (run,) = client.search_runs([client.get_experiment_by_name("gbs-suggest").experiment_id])
     assert run.data.params["strategy"] == "physics-gp"
     assert run.data.params["objective"] == "sigma"
+    assert run.data.params["physics_prior_sigma_total_ms_cm"] in {"calibrated", "literature"}
+    assert float(run.data.params["physics_prior_sigma_total_ms_cm_cv_rmse_literature"]) >= 0
+    assert "physics prior mean (chosen by cross-validation)" in result.stderr
     assert len(run.inputs.dataset_inputs) == 1
     names = {a.path for a in client.list_artifacts(run.info.run_id)}
     assert {"suggestions.json", "plots"} <= names
