@@ -14,7 +14,6 @@ from surrogate.base import OBJECTIVES
 from surrogate.physics_prior import MAX_FOLDS, choose_physics_prior
 from tests.surrogate.data import simulated_table, table_from_recipes
 
-
 RECIPE = ["zbo_fraction", "sinter_temperature_c", "dwell_h"]
 
 
