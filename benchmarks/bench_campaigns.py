@@ -10,7 +10,8 @@ Metrics per campaign:
 - experiments to 95 %: the number of experiments (cracked ones included) until a measured,
   uncracked recipe has a TRUE conductivity >= 95 % of the landscape's best feasible grid
   value (censored at the budget: reported as budget + 1 when never reached; the median is
-  then a lower bound);
+  then a lower bound); the same to 99 %, a stricter level (8-13 % of the grid reaches
+  95 % of the best, so space filling alone gets there in a few experiments);
 - relative hypervolume after 10 and 20 experiments: HV of the TRUE objectives of the
   uncracked measured recipes / HV of the true Pareto front (``Landscape.relative_hypervolume``).
 
@@ -118,15 +119,23 @@ def _metrics(res: dict, budget: int) -> dict:
     front_hv = _FRONT_HV[res["landscape"]]
     best = land.best_sigma_total_ms_cm()
     sig = np.where(res["ok"], res["true"][:, 0], 0.0)
-    hit = np.flatnonzero(sig >= 0.95 * best)
-    n_to = int(hit[0]) + 1 if len(hit) else budget + 1
+    n_to = {}
+    for level in (0.95, 0.99):
+        hit = np.flatnonzero(sig >= level * best)
+        n_to[level] = int(hit[0]) + 1 if len(hit) else budget + 1
     curve_hv = []
     for k in range(1, budget + 1):
         k_eff = min(k, len(sig))
         obj = res["true"][:k_eff][res["ok"][:k_eff]]
         curve_hv.append(hypervolume(obj) / front_hv if len(obj) else 0.0)
     best_so_far = np.maximum.accumulate(np.pad(sig, (0, budget - len(sig)), mode="edge")) / best
-    return {**res, "n_to_95": n_to, "hv": np.array(curve_hv), "best_curve": best_so_far}
+    return {
+        **res,
+        "n_to_95": n_to[0.95],
+        "n_to_99": n_to[0.99],
+        "hv": np.array(curve_hv),
+        "best_curve": best_so_far,
+    }
 
 
 def _plot(
@@ -183,7 +192,7 @@ def main() -> None:
     )
     print(
         f"{'landscape':<16}{'strategy':<12}{'median n->95%':>14}{'reached':>9}"
-        f"{'HV@10':>8}{'HV@20':>8}{'s/campaign':>11}"
+        f"{'median n->99%':>14}{'reached':>9}{'HV@10':>8}{'HV@20':>8}{'s/campaign':>11}"
     )
     summary: dict[tuple[str, str], dict] = {}
     for land in landscapes:
@@ -195,9 +204,16 @@ def main() -> None:
             med = float(np.median(n))
             reached = float(np.mean(n <= args.budget))
             summary[land, strat] = {"median": med, "hv10": hv10, "hv20": hv20}
-            med_txt = f"{med:g}" if med <= args.budget else f">{args.budget}"
+            n99 = np.array([r["n_to_99"] for r in rs])
+            med99 = float(np.median(n99))
+            summary[land, strat]["median99"] = med99
+
+            def txt(m: float) -> str:
+                return f"{m:g}" if m <= args.budget else f">{args.budget}"
+
             print(
-                f"{land:<16}{strat:<12}{med_txt:>14}{reached:>9.0%}{hv10:>8.3f}{hv20:>8.3f}"
+                f"{land:<16}{strat:<12}{txt(med):>14}{reached:>9.0%}{txt(med99):>14}"
+                f"{float(np.mean(n99 <= args.budget)):>9.0%}{hv10:>8.3f}{hv20:>8.3f}"
                 f"{np.mean([r['seconds'] for r in rs]):>11.1f}"
             )
     print("targets (median experiments to 95 %; '>' = censored at the budget):")
@@ -210,7 +226,8 @@ def main() -> None:
                 f"({p['median']:g} vs {g['median']:g}); <= sobol/5: "
                 f"{p['median'] <= so['median'] / 5} (vs {so['median']:g}); "
                 f"HV@20 within 10 % of gp: {p['hv20'] >= 0.9 * g['hv20']} "
-                f"({p['hv20']:.3f} vs {g['hv20']:.3f})"
+                f"({p['hv20']:.3f} vs {g['hv20']:.3f}); to 99 %: {p['median99']:g} vs gp "
+                f"{g['median99']:g}, sobol {so['median99']:g}"
             )
     _plot(results, landscapes, strategies, args.budget, args.objective)
 
