@@ -101,13 +101,18 @@ def log_iteration_run(
         Param("n_rows", str(len(table))),
         Param("n_proposals", str(len(proposals))),
     ]
+    surrogate = getattr(proposed, "surrogate", None)
+    prior = getattr(surrogate, "physics_prior_", None)
+    if prior is not None:  # which physics prior each objective used, and its held-out error
+        for key, value in prior.summary().items():
+            text = f"{value:.4g}" if isinstance(value, float) else str(value)
+            params.append(Param(key, text))
     acq = [
         v for v in (finite_or_none(p.get("acquisition_value")) for p in proposals) if v is not None
     ]
     metrics = [Metric("max_acquisition_value", max(acq), ts, iteration)] if acq else []
     ctx.client.log_batch(run_id, metrics=metrics, params=params)
     ctx.client.log_dict(run_id, {"iteration": iteration, "proposals": proposals}, "proposals.json")
-    surrogate = getattr(proposed, "surrogate", None)
     if ctx.plots and surrogate is not None:
         try:
             from design.plots import plot_pareto, plot_posterior_maps

@@ -278,7 +278,7 @@ def test_mlflow_records_the_campaign(sim, tmp_path):
         cycler_url=sim.url,
         budget=3,
         batch_size=2,
-        strategy="sobol",
+        strategy="physics-gp",
         poll_interval_s=0.1,
         poll_max_s=0.3,
         thresholds={"sigma_total_ms_cm": 1.0},
@@ -288,7 +288,7 @@ def test_mlflow_records_the_campaign(sim, tmp_path):
     client = mlflow.MlflowClient(uri)
     exp = client.get_experiment_by_name("gbs-campaign-tracked")
     assert (
-        exp.tags["gbs.strategy"] == "sobol" and "sigma_total_ms_cm=1" in exp.tags["gbs.thresholds"]
+        exp.tags["gbs.strategy"] == "physics-gp" and "sigma_total_ms_cm=1" in exp.tags["gbs.thresholds"]
     )
     assert "mlflow.note.content" in exp.tags and "token" not in json.dumps(exp.tags).lower()
     runs = client.search_runs([exp.experiment_id])
@@ -306,6 +306,11 @@ def test_mlflow_records_the_campaign(sim, tmp_path):
     assert it.data.tags["mlflow.parentRunId"] == parent.info.run_id
     proposals = client.download_artifacts(it.info.run_id, "proposals.json", str(tmp_path))
     assert "acquisition_value" in Path(proposals).read_text()
+    later = [r for r in by_role["iteration"] if int(r.data.params["n_rows"]) > 0]
+    assert later, "no round was proposed from measured rows"
+    # each round records which physics prior its surrogate used and how well it held out
+    assert later[0].data.params["physics_prior_sigma_total_ms_cm"] in {"calibrated", "literature"}
+    assert "physics_prior_sigma_total_ms_cm_cv_rmse_literature" in later[0].data.params
     experiments = by_role["experiment"]
     assert len(experiments) == snap.experiments_done
     ok = [r for r in experiments if r.data.tags["gbs.status"] == "ok"]
