@@ -288,7 +288,8 @@ def test_mlflow_records_the_campaign(sim, tmp_path):
     client = mlflow.MlflowClient(uri)
     exp = client.get_experiment_by_name("gbs-campaign-tracked")
     assert (
-        exp.tags["gbs.strategy"] == "physics-gp" and "sigma_total_ms_cm=1" in exp.tags["gbs.thresholds"]
+        exp.tags["gbs.strategy"] == "physics-gp"
+        and "sigma_total_ms_cm=1" in exp.tags["gbs.thresholds"]
     )
     assert "mlflow.note.content" in exp.tags and "token" not in json.dumps(exp.tags).lower()
     runs = client.search_runs([exp.experiment_id])
