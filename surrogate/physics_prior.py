@@ -160,7 +160,7 @@ def choose_physics_prior(
             held = ok_rows[folds == f]
             train = np.setdiff1d(np.arange(len(table)), held)
             model = literature
-            if (table.iloc[train]["status"] == "ok").any():
+            if calibrate_fn is not None and (table.iloc[train]["status"] == "ok").any():
                 try:
                     model = calibrate_fn(table.iloc[train], start=calibrated.params)
                 except GBSError:
