@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from physics.calibration import DEFAULT_FREE, CalibrationResult, calibrate
+from physics.calibration import DEFAULT_FREE, CalibrationResult, batched_parameters, calibrate
 from physics.errors import CalibrationError
 from physics.parameters import WANG2022, WANG2022_PRIOR
 from physics.parameters.wang2022 import PAPER_LOWER_BOUNDS
@@ -190,3 +190,22 @@ def test_paper_lower_bound_is_the_default(paper_table):
     exact = calibrate(paper_table, WANG2022_PRIOR, lower_bounds={})
     r_1250 = float(exact.model.predict(0.0, 1250.0)["r_int_ohm_cm2"])
     assert r_1250 < float(default.model.predict(0.0, 1250.0)["r_int_ohm_cm2"])
+
+
+def test_the_model_broadcasts_batched_parameters_row_for_row():
+    """The calibration's Jacobian evaluates m parameter sets in one call; each row of the
+    batched prediction must equal the prediction of that parameter set alone."""
+    base = ProcessParameters()
+    rng = np.random.default_rng(0)
+    scale = 1 + 0.05 * rng.standard_normal((4, len(DEFAULT_FREE)))
+    values = {n: getattr(base, n) * scale[:, j] for j, n in enumerate(DEFAULT_FREE)}
+    x = np.array([0.0, 0.12, 0.2, 0.3, 0.45])
+    t_c = np.array([950.0, 1000.0, 1100.0, 1200.0, 1280.0])
+    dwell = np.array([2.0, 6.0, 6.0, 12.0, 24.0])
+    batched = ProcessModel(batched_parameters(base, values)).predict(x, t_c, dwell)
+    for i in range(4):
+        one = base.replace(**{n: float(v[i]) for n, v in values.items()})
+        single = ProcessModel(one).predict(x, t_c, dwell)
+        for key, value in single.items():
+            got = np.broadcast_to(batched[key], (4, len(x)))[i]
+            np.testing.assert_allclose(got, value, rtol=1e-12, err_msg=key)
