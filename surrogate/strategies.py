@@ -203,13 +203,14 @@ class GPSurrogate:
                 nan = np.full(len(frame), np.nan)
                 lm = ls = ns = nan
             else:
+                # a batch of n one-point posteriors: marginals only, no n x n covariance
                 with torch.no_grad():
-                    post = model.posterior(Xt)
-                    obs = model.posterior(Xt, observation_noise=True)
-                lm = post.mean.squeeze(-1).detach().numpy()
-                var = post.variance.squeeze(-1).clamp_min(0).detach().numpy()
+                    post = model.posterior(Xt.unsqueeze(-2))
+                    obs = model.posterior(Xt.unsqueeze(-2), observation_noise=True)
+                lm = post.mean.reshape(-1).detach().numpy()
+                var = post.variance.reshape(-1).clamp_min(0).detach().numpy()
                 ls = np.sqrt(var)
-                ns = np.sqrt(np.clip(obs.variance.squeeze(-1).detach().numpy() - var, 0, None))
+                ns = np.sqrt(np.clip(obs.variance.reshape(-1).detach().numpy() - var, 0, None))
             out["m"][name], out["s"][name] = backtransform(name, lm, ls)
             out["lm"][name], out["ls"][name], out["ns"][name] = lm, ls, ns
         return Prediction(
