@@ -19,7 +19,9 @@ model space: log sigma, log CCD, logit t_e):
    the prior mean has proven to be on held-out rows.
 
 A censored CCD (a lower bound) counts only when the prediction falls below it, as in
-:func:`physics.calibration.calibrate`.
+:func:`physics.calibration.calibrate`. The literature parameters were calibrated on the
+paper's own table (``source`` = :data:`physics.constants.PAPER_DOI`): those rows always stay
+in training and are scored only when the table has no other uncracked row.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from physics.constants import PAPER_DOI
 from physics.errors import GBSError
 from physics.process_model import ProcessModel
 from surrogate.base import OBJECTIVES, to_model_space
@@ -139,7 +142,8 @@ def choose_physics_prior(
     """
     literature = ProcessModel()
     noise_var = noise_var or {}
-    ok_rows = np.flatnonzero((table["status"] == "ok").to_numpy())
+    ok = (table["status"] == "ok").to_numpy()
+    ok_rows = np.flatnonzero(ok)
     calibrated = None
     if calibrate_fn is not None and len(ok_rows) and table["sigma_total_ms_cm"].notna().any():
         try:
@@ -150,14 +154,15 @@ def choose_physics_prior(
     if len(ok_rows) == 0:
         prior.floor = {name: min_floor for name in OBJECTIVES}
         return prior
-    errors = {"literature": _errors(literature, table, ok_rows)}
+    scored = _scored_rows(table, ok)
+    errors = {"literature": _errors(literature, table, scored)}
     in_sample = dict(errors)
     if calibrated is not None:
-        k = min(MAX_FOLDS, len(ok_rows))
-        folds = np.random.default_rng(seed).permutation(len(ok_rows)) % k
-        oof = {name: np.full(len(ok_rows), np.nan) for name in OBJECTIVES}
+        k = min(MAX_FOLDS, len(scored))
+        folds = np.random.default_rng(seed).permutation(len(scored)) % k
+        oof = {name: np.full(len(scored), np.nan) for name in OBJECTIVES}
         for f in range(k):
-            held = ok_rows[folds == f]
+            held = scored[folds == f]
             train = np.setdiff1d(np.arange(len(table)), held)
             model = literature
             if calibrate_fn is not None and (table.iloc[train]["status"] == "ok").any():
@@ -168,7 +173,7 @@ def choose_physics_prior(
             for name, e in _errors(model, table, held).items():
                 oof[name][folds == f] = e
         errors["calibrated"] = oof
-        in_sample["calibrated"] = _errors(calibrated, table, ok_rows)
+        in_sample["calibrated"] = _errors(calibrated, table, scored)
         prior.n_folds = k
     for name in OBJECTIVES:
         mse = {c: _mse(e[name]) for c, e in errors.items()}
@@ -183,6 +188,16 @@ def choose_physics_prior(
             gap = finite[best] - _mse(in_sample[best][name])
             prior.discrepancy[name] = max(0.0, gap) if np.isfinite(gap) else 0.0
     return prior
+
+
+def _scored_rows(table: pd.DataFrame, ok: np.ndarray) -> np.ndarray:
+    """Uncracked rows to score on: all but the paper's own, unless those are all there is."""
+    source = table["source"].astype(str).to_numpy() if "source" in table.columns else None
+    if source is not None:
+        new = ok & (source != PAPER_DOI)
+        if new.any():
+            return np.flatnonzero(new)
+    return np.flatnonzero(ok)
 
 
 def _mse(err: np.ndarray) -> float:

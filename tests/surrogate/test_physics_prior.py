@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,6 +17,7 @@ from surrogate.physics_prior import MAX_FOLDS, choose_physics_prior
 from tests.surrogate.data import simulated_table, table_from_recipes
 
 RECIPE = ["zbo_fraction", "sinter_temperature_c", "dwell_h"]
+PAPER_CSV = Path(__file__).resolve().parents[2] / "experiments" / "data" / "wang2022.csv"
 
 
 def _recalibrate(table: pd.DataFrame, start=None) -> ProcessModel:
@@ -100,3 +103,26 @@ def test_the_surrogate_exposes_its_prior_choice():
     assert summary["physics_prior_folds"] == 5
     assert summary["physics_prior_sigma_total_ms_cm"] in {"calibrated", "literature"}
     assert make_surrogate("gp").fit(simulated_table(6, seed=6)).physics_prior_ is None
+
+
+def test_the_papers_own_rows_are_not_scored_when_there_are_others():
+    """The literature parameters were calibrated on the paper's table: their error there is
+    in-sample, so only the new rows judge the candidates (the paper rows stay in training)."""
+    from physics.table import read_table
+    from surrogate.base import split_noise_columns
+
+    paper, _ = split_noise_columns(read_table(PAPER_CSV))
+    new = simulated_table(6, "shifted-optimum", seed=7)
+    both, _ = split_noise_columns(pd.concat([paper, new], ignore_index=True))
+    on_new = choose_physics_prior(split_noise_columns(new)[0], None)
+    on_both = choose_physics_prior(both, None)
+    for name in OBJECTIVES:
+        assert on_both.cv_mse[name]["literature"] == pytest.approx(
+            on_new.cv_mse[name]["literature"], nan_ok=True
+        )
+    # a table of nothing but the paper's rows is scored on them (there is nothing else)
+    only = choose_physics_prior(paper, None)
+    assert np.isfinite(only.cv_mse["sigma_total_ms_cm"]["literature"])
+    # with re-calibration, the folds hold out new rows only
+    prior = choose_physics_prior(both, _recalibrate)
+    assert prior.n_folds == MAX_FOLDS
