@@ -18,6 +18,7 @@ from typing import Annotated, Any
 
 import pandas as pd
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -73,7 +74,7 @@ def _fmt(entry: dict[str, Any] | float | None, digits: int = 3) -> str:
 
 
 def _print_table(records: list[dict[str, Any]], title: str, acquisition: bool) -> None:
-    table = Table(title=title)
+    table = Table(title=title, box=box.SIMPLE_HEAD)
     for col in (
         "x",
         "T C",
@@ -84,7 +85,9 @@ def _print_table(records: list[dict[str, Any]], title: str, acquisition: bool) -
         "p_ok",
         *(["log acq"] if acquisition else []),
     ):
-        table.add_column(col, justify="right", no_wrap=True)
+        # recipes never shrink; predictions wrap at "±" when the terminal is narrow
+        recipe = col in ("x", "T C", "dwell h")
+        table.add_column(col, justify="right", no_wrap=recipe, min_width=4 if recipe else None)
     for r in records:
         row = [
             f"{r['zbo_fraction']:.2f}",
