@@ -73,7 +73,11 @@ def _fmt(entry: dict[str, Any] | float | None, digits: int = 3) -> str:
     return f"{entry:.{digits}g}"
 
 
-def _print_table(records: list[dict[str, Any]], title: str, acquisition: bool) -> None:
+def suggestions_table(records: list[dict[str, Any]], title: str, acquisition: bool) -> Table:
+    """Recipes with mean ± sd of each objective, p_feasible and (optionally) log acquisition.
+
+    ``records`` are JSON records (``Suggestion.to_record`` or ``Prediction.to_records``).
+    """
     table = Table(title=title, box=box.SIMPLE_HEAD)
     for col in (
         "x",
@@ -101,7 +105,11 @@ def _print_table(records: list[dict[str, Any]], title: str, acquisition: bool) -
         if acquisition:
             row.append(_fmt(r["acquisition_value"]))
         table.add_row(*row)
-    _console.print(table)
+    return table
+
+
+def _print_table(records: list[dict[str, Any]], title: str, acquisition: bool) -> None:
+    _console.print(suggestions_table(records, title, acquisition))
 
 
 def _log_mlflow(

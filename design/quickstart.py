@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 
 from design.campaign import default_proposer
 from design.campaign_config import CampaignConfig
@@ -134,41 +133,13 @@ def _space(url: str, token: str) -> RecipeSpace:
 
 def _print_summary(console: Console, result: DemoResult) -> None:
     console.print(status_table(result.snapshot))
-    nxt = Table(title="Next suggestions (if the campaign went on)")
-    for col in (
-        "x ZBO",
-        "T (C)",
-        "dwell (h)",
-        "sigma mS/cm (mean ± sd)",
-        "CCD mA/cm2 (mean ± sd)",
-        "t_e (mean ± sd)",
-        "p_feasible",
-    ):
-        nxt.add_column(col)
-    for sug in result.next_suggestions:
-        mean = getattr(sug, "mean", {}) or {}
-        sd = getattr(sug, "sd", {}) or {}
-        nxt.add_row(
-            f"{sug.recipe['zbo_fraction']:.2f}",
-            f"{sug.recipe['sinter_temperature_c']:.0f}",
-            f"{sug.recipe.get('dwell_h', float('nan')):g}",
-            *(
-                f"{_fmt(mean.get(k))} ± {_fmt(sd.get(k))}"
-                for k in ("sigma_total_ms_cm", "ccd_ma_cm2", "electronic_fraction")
-            ),
-            _fmt(getattr(sug, "p_feasible", None)),
-        )
+    from design.cli_suggest import suggestions_table
+
+    records = [sug.to_record() for sug in result.next_suggestions]
+    nxt = suggestions_table(records, "Next suggestions (if the campaign went on)", False)
     console.print(nxt)
     console.print(f"Campaign database: {result.db_url}")
     console.print(f"MLflow runs:       {result.tracking_uri}")
     console.print(f"Open the MLflow UI: [bold]{result.ui_command}[/bold]")
     console.print(f"Campaign status:    .venv/bin/gbs campaign status {result.snapshot.name}")
     console.print(f"One-page report:    .venv/bin/gbs campaign report {result.snapshot.name}")
-
-
-def _fmt(value: Any) -> str:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return "-"
-    return "-" if number != number else f"{number:.3g}"
