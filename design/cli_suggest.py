@@ -142,9 +142,7 @@ def _log_mlflow(
 
 def _prior_summary(surrogate: object) -> dict:
     prior = getattr(surrogate, "physics_prior_", None)
-    if prior is None:
-        return {}
-    return {k: round(v, 4) if isinstance(v, float) else v for k, v in prior.summary().items()}
+    return {} if prior is None else prior.summary()
 
 
 def suggest_command(

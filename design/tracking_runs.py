@@ -104,9 +104,7 @@ def log_iteration_run(
     surrogate = getattr(proposed, "surrogate", None)
     prior = getattr(surrogate, "physics_prior_", None)
     if prior is not None:  # which physics prior each objective used, and its held-out error
-        for key, value in prior.summary().items():
-            text = f"{value:.4g}" if isinstance(value, float) else str(value)
-            params.append(Param(key, text))
+        params += [Param(key, str(value)) for key, value in prior.summary().items()]
     acq = [
         v for v in (finite_or_none(p.get("acquisition_value")) for p in proposals) if v is not None
     ]

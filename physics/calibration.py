@@ -213,34 +213,23 @@ def calibrate(
 
     los = np.array([bounds[n][0] for n in free])
     his = np.array([bounds[n][1] for n in free])
-    z0 = np.array(
-        [
-            np.clip(_to_unit(n, float(getattr(params, n)), lo, hi), 0.0, 1.0)
-            for n, lo, hi in zip(free, los, his, strict=True)
-        ]
-    )
 
-    z_start = z0
-    if start is not None:
-        z_start = np.array(
+    def to_z(p: ProcessParameters) -> np.ndarray:
+        return np.array(
             [
-                np.clip(_to_unit(n, float(getattr(start, n)), lo, hi), 0.0, 1.0)
+                np.clip(_to_unit(n, float(getattr(p, n)), lo, hi), 0.0, 1.0)
                 for n, lo, hi in zip(free, los, his, strict=True)
             ]
         )
+
+    z0 = to_z(params)
+    z_start = z0 if start is None else to_z(start)
 
     def build(z: np.ndarray) -> ProcessParameters:
         values = {
             n: _from_unit(zi, lo, hi) for n, zi, lo, hi in zip(free, z, los, his, strict=True)
         }
         return params.replace(**values)
-
-    def residuals(z: np.ndarray) -> np.ndarray:
-        model = ProcessModel(build(z))
-        parts = _data_residuals(model, data, use_crack)
-        parts.append(prior_weight * (z - z0))
-        out = np.concatenate(parts)
-        return np.where(np.isfinite(out), out, 1e6)
 
     def batch_residuals(zs: np.ndarray) -> np.ndarray:
         # the model broadcasts: parameters of shape (m, 1) against rows of shape (n,)
@@ -254,10 +243,14 @@ def calibrate(
         out = np.concatenate(parts, axis=1)
         return np.where(np.isfinite(out), out, 1e6)
 
+    def residuals(z: np.ndarray) -> np.ndarray:
+        return batch_residuals(z[None, :])[0]
+
     def jacobian(z: np.ndarray) -> np.ndarray:
-        # forward differences (backward at the upper bound), all columns in one model call
+        # forward differences (backward at the upper bound): z and its m steps in one call
         step = np.where(z + _FD_STEP > 1.0, -_FD_STEP, _FD_STEP)
-        return ((batch_residuals(z[None, :] + np.diag(step)) - residuals(z)) / step[:, None]).T
+        f = batch_residuals(np.vstack([z, z[None, :] + np.diag(step)]))
+        return ((f[1:] - f[0]) / step[:, None]).T
 
     try:
         fit = least_squares(

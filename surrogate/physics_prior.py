@@ -80,12 +80,12 @@ class PhysicsPrior:
         return self.model(name).predict
 
     def summary(self) -> dict[str, Any]:
-        """Flat record for logs: choice, held-out RMSE of each candidate, floor."""
+        """Flat record for logs: folds, choice and held-out RMSE (4 digits) of each candidate."""
         out: dict[str, Any] = {"physics_prior_folds": self.n_folds}
         for name in OBJECTIVES:
             out[f"physics_prior_{name}"] = self.choice.get(name, "literature")
             for cand, mse in self.cv_mse.get(name, {}).items():
-                out[f"physics_prior_{name}_cv_rmse_{cand}"] = float(np.sqrt(mse))
+                out[f"physics_prior_{name}_cv_rmse_{cand}"] = float(f"{np.sqrt(mse):.4g}")
         return out
 
 

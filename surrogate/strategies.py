@@ -7,7 +7,8 @@ two predicts held-out rows better, and its held-out error sets the floor of the 
 GP's variance and the model discrepancy the GP adds to the noise. Each objective then gets
 a GP on its residual from that mean in model space (log sigma, log CCD, logit t_e),
 hyperparameters by marginal likelihood, known per-point noise used when the optional
-``<objective>_sd`` columns are given. Feasibility: a Laplace GP classifier around the physics ``logit(1 - p_crack)``.
+``<objective>_sd`` columns are given. Feasibility: a Laplace GP classifier around the
+physics ``logit(1 - p_crack)``.
 
 ``gp``: a plain BoTorch ``SingleTaskGP`` per objective on the same transforms with default
 priors and no physics at all (the feasibility classifier's prior is the observed
