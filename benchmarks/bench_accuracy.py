@@ -17,8 +17,8 @@ import numpy as np
 import torch
 from bench_campaigns import sinter
 
-from design.space import RecipeSpace
-from experiments.landscapes import LANDSCAPES, get_landscape
+from experiments.worlds.landscapes import LANDSCAPES, get_landscape
+from physics.schema import RecipeSpace
 from surrogate import holdout_validate
 
 SIZES = (5, 10, 20)

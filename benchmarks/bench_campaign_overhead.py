@@ -24,14 +24,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from design import ledger
-from design.campaign import CampaignRunner
-from design.campaign_config import CampaignConfig
-from design.campaign_session import PAPER_DATA, load_initial_data
-from design.store import CampaignRecord, Store, dumps
-from design.tracking import CampaignTracker
+from design.campaign.config import CampaignConfig
+from design.campaign.runner import CampaignRunner
+from design.campaign.session import PAPER_DATA, load_initial_data
+from design.store import ledger
+from design.store.database import CampaignRecord, Store, dumps
+from design.tracking.campaign import CampaignTracker
 from experiments.cycler.client import CyclerClient
-from experiments.cycler.process import running_simulator
+from experiments.simulator.process import running_simulator
 
 TOKEN = "bench-token"
 

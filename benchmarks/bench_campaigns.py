@@ -1,7 +1,7 @@
-"""Sample efficiency in simulated campaigns on ``experiments.landscapes``.
+"""Sample efficiency in simulated campaigns on ``experiments.worlds.landscapes``.
 
 Each campaign starts from an empty table and runs batches of 4 recipes through
-``design.acquisition.suggest`` (strategies physics-gp, gp, sobol) or through the paper's
+``design.acquisition.batch.suggest`` (strategies physics-gp, gp, sobol) or through the paper's
 grid (x = 0..0.3 at 1000 C, coarse to fine: 0, 0.1, 0.2, 0.3, then 0.05 steps, then 0.01
 steps), sintering each recipe with :meth:`Landscape.sample_pellet` (scatter and cracking).
 
@@ -43,8 +43,8 @@ def sinter(land, recipes: np.ndarray, rng: np.random.Generator, start: int = 0) 
 
 def random_table(n: int, landscape: str = "calibrated", seed: int = 0) -> pd.DataFrame:
     """``n`` distinct random grid recipes sintered on ``landscape``."""
-    from design.space import RecipeSpace
-    from experiments.landscapes import get_landscape
+    from experiments.worlds.landscapes import get_landscape
+    from physics.schema import RecipeSpace
 
     grid = RecipeSpace().grid()
     rng = np.random.default_rng(seed)
@@ -67,8 +67,8 @@ def run_campaign(
     """One campaign; returns the true objectives of its measured recipes in order."""
     import torch
 
-    from design.acquisition import suggest
-    from experiments.landscapes import get_landscape
+    from design.acquisition.batch import suggest
+    from experiments.worlds.landscapes import get_landscape
 
     torch.set_num_threads(1)
     land = get_landscape(landscape)
@@ -111,7 +111,7 @@ _FRONT_HV: dict[str, float] = {}
 
 
 def _metrics(res: dict, budget: int) -> dict:
-    from experiments.landscapes import get_landscape, hypervolume
+    from experiments.worlds.landscapes import get_landscape, hypervolume
 
     land = get_landscape(res["landscape"])
     if res["landscape"] not in _FRONT_HV:  # the true front once per landscape (0.1 s each)

@@ -5,7 +5,7 @@ Synthetic spectra: R0 50-500 ohm, R1 and R2 100-5000 ohm (log-uniform), CPE expo
 Q = 1 / (R (2 pi f_apex)^alpha) from f_apex = 1 / (2 pi (R Q)^(1/alpha)); 1 MHz to 0.1 Hz at
 10 points per decade; Gaussian noise of 1 % of |Z| on the real and imaginary parts.
 
-Ours: :func:`physics.fitting.fit_batch` with automatic guesses. impedance.py: ``CustomCircuit``
+Ours: :func:`physics.eis.fitting.fit_batch` with automatic guesses. impedance.py: ``CustomCircuit``
 with one generic initial guess, fitted spectrum by spectrum on a subset (it is slow).
 A gross failure is any of R0, R1, R2 more than 20 % off. For both, the two arcs are put in
 order of apex frequency before comparing (they are interchangeable in the circuit).
@@ -24,8 +24,8 @@ import warnings
 
 import numpy as np
 
-from physics.circuits import Circuit
-from physics.fitting import fit_batch
+from physics.eis.circuits import Circuit
+from physics.eis.fitting import fit_batch
 
 CIRCUIT = "R0-p(R1,CPE1)-p(R2,CPE2)"
 GENERIC_GUESS = [100.0, 1000.0, 1e-9, 0.85, 1000.0, 1e-5, 0.85]
@@ -93,7 +93,7 @@ def run_lin_kk(f: np.ndarray, z: np.ndarray) -> list[tuple[str, float, float, fl
     from impedance.models.circuits import elements
     from impedance.validation import linKK
 
-    from physics.kk import lin_kk
+    from physics.eis.kk import lin_kk
 
     elements.circuit_elements["np"] = np  # impedance.py 1.7.1 evaluates its K element with np
     out = []

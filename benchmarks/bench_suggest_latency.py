@@ -2,7 +2,7 @@
 
 Side by side:
 
-- ours: ``design.acquisition.suggest`` with the physics-gp surrogate (physics re-calibration,
+- ours: ``design.acquisition.batch.suggest`` with the physics-gp surrogate (physics re-calibration,
   3 residual GPs, exact MC NEHVI over the 2091-recipe grid, greedy batch);
 - the default BoTorch recipe: a ``SingleTaskGP`` per objective on the same transformed
   outcomes, ``qLogNoisyExpectedHypervolumeImprovement`` with the same reference point and
@@ -10,7 +10,7 @@ Side by side:
   then snapped to the furnace grid.
 
 Quality of what each proposes is judged on the truth of the landscape: the hypervolume gain
-of the batch (true values, maximization form, reference of ``experiments.landscapes``) over
+of the batch (true values, maximization form, reference of ``experiments.worlds.landscapes``) over
 the data set's true hypervolume, and the best true conductivity in the batch.
 
 Usage: ``.venv/bin/python benchmarks/bench_suggest_latency.py [--n-data 60] [--repeats 3]
@@ -26,9 +26,9 @@ import numpy as np
 import torch
 from bench_campaigns import random_table as simulated_table
 
-from design.acquisition import reference_point, suggest
-from design.space import RecipeSpace
-from experiments.landscapes import get_landscape, hypervolume
+from design.acquisition.batch import reference_point, suggest
+from experiments.worlds.landscapes import get_landscape, hypervolume
+from physics.schema import RecipeSpace
 from surrogate.base import OBJECTIVES, encode, to_model_space
 
 

@@ -4,6 +4,6 @@ Heavy modules (BoTorch, MLflow, the campaign loop) are imported where they are u
 ``gbs --help`` stays quick; the recipe space is re-exported here.
 """
 
-from design.space import Axis, RecipeSpace
+from physics.schema import Axis, RecipeSpace
 
 __all__ = ["Axis", "RecipeSpace"]

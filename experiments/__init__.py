@@ -2,10 +2,10 @@
 
 - ``data/``: the paper's measurements as a measurement table (``wang2022.csv``).
 - ``samples/``: a cycler result as a service returns it.
-- :mod:`experiments.landscapes`: the "truth" behind the simulator and the benchmarks.
+- :mod:`experiments.worlds.landscapes`: the "truth" behind the simulator and the benchmarks.
 - :mod:`experiments.cycler`: the cycler client, simulator and digital twin.
 """
 
-from experiments.landscapes import LANDSCAPES, get_landscape, paper_table_path
+from experiments.worlds.landscapes import LANDSCAPES, get_landscape, paper_table_path
 
 __all__ = ["LANDSCAPES", "get_landscape", "paper_table_path"]

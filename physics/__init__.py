@@ -4,17 +4,17 @@ Imports nothing else of this project. Each module lists its public names in ``__
 the most used are re-exported here.
 """
 
-from physics.ccd import CCDResult, analyze_ccd
-from physics.circuits import Circuit
-from physics.conductivity import arrhenius_fit, conductivity_s_cm
+from physics.eis.circuits import Circuit
+from physics.eis.fitting import FitResult, choose_circuit, fit_batch, fit_spectrum
+from physics.eis.kk import KKResult, lin_kk
+from physics.eis.readers import read_spectrum
+from physics.eis.spectrum import Spectrum
 from physics.errors import GBSError
-from physics.fitting import FitResult, choose_circuit, fit_batch, fit_spectrum
-from physics.kk import KKResult, lin_kk
-from physics.polarization import PolarizationResult, analyze_polarization
-from physics.process_model import ProcessModel, ProcessParameters
-from physics.readers import read_spectrum
-from physics.results import ResultAnalysis, analyze_result
-from physics.spectrum import Spectrum
+from physics.measurements.ccd import CCDResult, analyze_ccd
+from physics.measurements.conductivity import arrhenius_fit, conductivity_s_cm
+from physics.measurements.polarization import PolarizationResult, analyze_polarization
+from physics.measurements.results import ResultAnalysis, analyze_result
+from physics.process.model import ProcessModel, ProcessParameters
 from physics.table import MEASUREMENT_COLUMNS, read_table, validate_table, write_table
 
 __all__ = [

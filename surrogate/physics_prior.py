@@ -19,7 +19,7 @@ model space: log sigma, log CCD, logit t_e):
    the prior mean has proven to be on held-out rows.
 
 A censored CCD (a lower bound) counts only when the prediction falls below it, as in
-:func:`physics.calibration.calibrate`. The literature parameters were calibrated on the
+:func:`physics.process.calibration.calibrate`. The literature parameters were calibrated on the
 paper's own table (``source`` = :data:`physics.constants.PAPER_DOI`): those rows always stay
 in training and are scored only when the table has no other uncracked row.
 """
@@ -35,7 +35,7 @@ import pandas as pd
 
 from physics.constants import PAPER_DOI
 from physics.errors import GBSError
-from physics.process_model import ProcessModel
+from physics.process.model import ProcessModel
 from surrogate.base import OBJECTIVES, to_model_space
 
 __all__ = ["MAX_FOLDS", "PhysicsPrior", "choose_physics_prior"]

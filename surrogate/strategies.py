@@ -1,7 +1,7 @@
 """The surrogate strategies behind one interface: ``physics-gp``, ``gp`` and ``sobol``.
 
 ``physics-gp``: at each ``fit`` the process model of ``physics/`` is re-calibrated on the
-table (``physics.calibration.calibrate``) and cross-validated against the literature
+table (``physics.process.calibration.calibrate``) and cross-validated against the literature
 parameters (``surrogate.physics_prior``): each objective's prior mean is whichever of the
 two predicts held-out rows better, and its held-out error sets the floor of the residual
 GP's variance and the model discrepancy the GP adds to the noise. Each objective then gets
@@ -60,7 +60,7 @@ class GPSurrogate:
         default_dwell_h: dwell used where a recipe has none.
         calibrate: re-calibrate the process model on the data at each fit.
         prior_weight: pull of the calibration towards the literature parameters (see
-            ``physics.calibration.calibrate``); strong by default, because the calibration
+            ``physics.process.calibration.calibrate``); strong by default, because the calibration
             has ~20 free parameters and a campaign's first batches have only a few rows.
         min_outputscale: smallest floor of the residual GP's prior variance (model-space
             units^2): the physics mean is never trusted to better than
@@ -149,7 +149,7 @@ class GPSurrogate:
         return self
 
     def _physics_prior(self, clean: pd.DataFrame, noise: pd.DataFrame) -> PhysicsPrior:
-        from physics.calibration import calibrate
+        from physics.process.calibration import calibrate
 
         def recalibrate(table: pd.DataFrame, start: Any = None) -> Any:
             # folds start from the full calibration: a loose tolerance is enough for them

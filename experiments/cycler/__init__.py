@@ -2,10 +2,10 @@
 
 - :mod:`experiments.cycler.client`: :class:`CyclerClient`, retries and strict checks.
 - :mod:`experiments.cycler.models`: pydantic models of protocol version 1.
-- :mod:`experiments.cycler.simulator`: the simulated service (FastAPI + uvicorn).
-- :mod:`experiments.cycler.twin`: raw data generated from a pellet's true properties.
-- :mod:`experiments.cycler.faults`: configurable service faults.
-- :mod:`experiments.cycler.process`: a simulator in a subprocess (tests, quick start).
+- :mod:`experiments.simulator.service`: the simulated service (FastAPI + uvicorn).
+- :mod:`experiments.simulator.twin`: raw data generated from a pellet's true properties.
+- :mod:`experiments.simulator.faults`: configurable service faults.
+- :mod:`experiments.simulator.process`: a simulator in a subprocess (tests, quick start).
 
 The simulator's modules are imported on demand, so importing the client stays light.
 """

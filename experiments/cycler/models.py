@@ -118,7 +118,7 @@ class AxisSpec(BaseModel):
 class Capabilities(BaseModel):
     """``GET /v1/capabilities``; :attr:`raw` is the answer as received (a plain dict).
 
-    ``design.space.RecipeSpace.from_capabilities(caps.raw)`` builds the recipe space.
+    ``physics.schema.RecipeSpace.from_capabilities(caps.raw)`` builds the recipe space.
     """
 
     model_config = _LENIENT

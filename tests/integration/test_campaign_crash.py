@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from design.store import Store
+from design.store.database import Store
 
 REPO = Path(__file__).resolve().parents[2]
 GBS = [sys.executable, "-m", "design.cli"]
@@ -36,7 +36,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(420
 
 def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
     out = open(log, "ab")
-    code = "import sys; from design.cli import main; sys.exit(main(sys.argv[1:]))"
+    code = "import sys; from design.cli.app import main; sys.exit(main(sys.argv[1:]))"
     proc = subprocess.Popen(
         [sys.executable, "-c", code, *args], cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT
     )
@@ -51,7 +51,7 @@ def _finish(proc: subprocess.Popen) -> None:
 
 def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path):
     from experiments.cycler.client import CyclerClient
-    from experiments.cycler.process import running_simulator
+    from experiments.simulator.process import running_simulator
 
     rng = random.Random(20261125)
     db = f"sqlite:///{tmp_path / 'campaign.db'}"

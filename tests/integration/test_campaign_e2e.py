@@ -16,10 +16,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from design.campaign_config import CampaignConfig
-from design.campaign_session import resume_campaign, start_campaign
-from design.cli import main
-from design.store import Store
+from design.campaign.config import CampaignConfig
+from design.campaign.session import resume_campaign, start_campaign
+from design.cli.app import main
+from design.store.database import Store
 from physics.errors import CampaignError
 from physics.table import read_table
 
@@ -27,12 +27,12 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = "e2e-token"
-CLI = "import sys; from design.cli import main; sys.exit(main(sys.argv[1:]))"
+CLI = "import sys; from design.cli.app import main; sys.exit(main(sys.argv[1:]))"
 
 
 @pytest.fixture(scope="module")
 def sim():
-    from experiments.cycler.process import running_simulator
+    from experiments.simulator.process import running_simulator
 
     with running_simulator(seed=5, token=TOKEN, job_duration_s=0.4, max_concurrent_jobs=4) as s:
         yield s
@@ -243,8 +243,8 @@ def test_postgres_backend(sim):
 
         store = Store(url)
         with CyclerClient(sim.url, token=TOKEN) as client:
-            from design import ledger
-            from design.campaign import CampaignRunner
+            from design.campaign.runner import CampaignRunner
+            from design.store import ledger
 
             config = _config("pg", sim.url, 4)
             ledger.create_campaign(store, "pg", config.to_json())
@@ -327,7 +327,7 @@ def test_demo_runs_end_to_end(tmp_path, monkeypatch):
 
     from rich.console import Console
 
-    from design.quickstart import run_demo
+    from design.campaign.demo import run_demo
 
     monkeypatch.setenv("GBS_MLRUNS_DIR", str(tmp_path / "mlruns"))
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)

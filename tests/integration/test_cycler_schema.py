@@ -15,7 +15,7 @@ schemathesis = pytest.importorskip("schemathesis")
 from hypothesis import HealthCheck, settings  # noqa: E402
 from schemathesis.checks import positive_data_acceptance  # noqa: E402
 
-from experiments.cycler.simulator import SimulatorConfig, create_app  # noqa: E402
+from experiments.simulator.service import SimulatorConfig, create_app  # noqa: E402
 
 pytestmark = pytest.mark.integration
 
@@ -24,7 +24,7 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 def _app():
-    from experiments.landscapes import get_landscape
+    from experiments.worlds.landscapes import get_landscape
 
     config = SimulatorConfig(token=TOKEN, seed=3, job_duration_s=0.05, max_concurrent_jobs=2)
     return create_app(config, landscape=get_landscape("calibrated"))

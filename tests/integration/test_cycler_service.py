@@ -14,18 +14,18 @@ import httpx
 import numpy as np
 import pytest
 
-from design.space import RecipeSpace
 from experiments.cycler.client import CyclerClient
-from experiments.cycler.faults import FaultConfig, FaultInjector
-from experiments.cycler.jobs import JobStore
 from experiments.cycler.models import PROTOCOLS, Job
-from experiments.cycler.process import running_simulator
+from experiments.simulator.faults import FaultConfig, FaultInjector
+from experiments.simulator.jobs import JobStore
+from experiments.simulator.process import running_simulator
 from physics.errors import (
     CyclerAuthError,
     CyclerProtocolError,
     CyclerRejectedError,
     CyclerUnavailableError,
 )
+from physics.schema import RecipeSpace
 
 pytestmark = pytest.mark.integration
 
@@ -341,7 +341,7 @@ def test_lost_replies_are_transport_errors_and_acted_on():
 
 
 def test_same_seed_same_results():
-    from experiments.landscapes import get_landscape
+    from experiments.worlds.landscapes import get_landscape
 
     def run() -> list:
         store = JobStore(
@@ -471,7 +471,7 @@ def test_client_nan_result_from_real_server(bad_server):
 def _cycler_cli():
     import typer
 
-    from design.cli_cycler import register
+    from design.cli.cycler import register
 
     app = typer.Typer()
 
@@ -525,14 +525,14 @@ def test_gbs_cycler_serve_runs_a_service(tmp_path):
     import subprocess
     import sys
 
-    from experiments.cycler.process import free_port
+    from experiments.simulator.process import free_port
 
     port = free_port()
     env = dict(os.environ, CYCLER_TOKEN="serve-token")
     command = [
         sys.executable,
         "-c",
-        "from design.cli import entrypoint; entrypoint()",
+        "from design.cli.app import entrypoint; entrypoint()",
         "cycler",
         "serve",
         "--port",

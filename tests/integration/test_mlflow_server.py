@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from design.mlflow_server import ServerSpec, start_server
+from design.tracking.server import ServerSpec, start_server
 from tests.integration.conftest import free_port
 
 pytestmark = pytest.mark.integration

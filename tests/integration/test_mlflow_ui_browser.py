@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from design.mlflow_server import ServerSpec, start_server
+from design.tracking.server import ServerSpec, start_server
 from tests.integration.conftest import free_port
 
 pytestmark = pytest.mark.integration
@@ -37,7 +37,7 @@ CHROMIUM_ARGS = [
 @pytest.fixture(scope="module")
 def campaign_store(tmp_path_factory) -> dict:
     """A store holding a finished campaign, run by the CLI against the simulator."""
-    from experiments.cycler.process import running_simulator
+    from experiments.simulator.process import running_simulator
 
     folder = tmp_path_factory.mktemp("ui-store")
     uri = f"sqlite:///{folder / 'mlflow.db'}"
@@ -49,7 +49,7 @@ def campaign_store(tmp_path_factory) -> dict:
             [
                 sys.executable,
                 "-c",
-                "from design.cli import entrypoint; entrypoint()",
+                "from design.cli.app import entrypoint; entrypoint()",
                 "campaign",
                 "run",
                 "--cycler-url",
@@ -208,7 +208,7 @@ def test_campaign_report_is_one_self_contained_page(campaign_store, tmp_path):
         [
             sys.executable,
             "-c",
-            "from design.cli import entrypoint; entrypoint()",
+            "from design.cli.app import entrypoint; entrypoint()",
             "campaign",
             "report",
             "ui-check",
@@ -232,7 +232,7 @@ def test_campaign_report_is_one_self_contained_page(campaign_store, tmp_path):
         [
             sys.executable,
             "-c",
-            "from design.cli import entrypoint; entrypoint()",
+            "from design.cli.app import entrypoint; entrypoint()",
             "campaign",
             "report",
             "no-such-campaign",

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from design.mlflow_server import ServerSpec, start_server
+from design.tracking.server import ServerSpec, start_server
 from tests.integration.conftest import free_port
 
 pytestmark = pytest.mark.integration
@@ -31,7 +31,7 @@ def _campaign(name: str, sim, tracking_uri: str, db: str, seed: int) -> subproce
         [
             sys.executable,
             "-c",
-            "from design.cli import entrypoint; entrypoint()",
+            "from design.cli.app import entrypoint; entrypoint()",
             "campaign",
             "run",
             "--cycler-url",
@@ -61,7 +61,7 @@ def _campaign(name: str, sim, tracking_uri: str, db: str, seed: int) -> subproce
 
 
 def test_two_campaigns_share_one_postgres_backed_server(tmp_path: Path, postgres_url: str):
-    from experiments.cycler.process import running_simulator
+    from experiments.simulator.process import running_simulator
 
     spec = ServerSpec(
         backend_store_uri=postgres_url,

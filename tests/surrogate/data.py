@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from design.space import RecipeSpace
-from experiments.landscapes import get_landscape
+from experiments.worlds.landscapes import get_landscape
+from physics.schema import RecipeSpace
 
 __all__ = ["simulated_table", "table_from_recipes"]
 

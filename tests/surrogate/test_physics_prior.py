@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from physics.calibration import calibrate
 from physics.errors import CalibrationError
-from physics.process_model import ProcessModel
+from physics.process.calibration import calibrate
+from physics.process.model import ProcessModel
 from surrogate import holdout_validate, make_surrogate
 from surrogate.base import OBJECTIVES
 from surrogate.physics_prior import MAX_FOLDS, choose_physics_prior

@@ -67,14 +67,14 @@ def test_unknown_strategy_lists_valid_ones():
 
 
 def test_gp_baseline_runs_without_physics(table, monkeypatch):
-    import physics.calibration
-    import physics.process_model
+    import physics.process.calibration
+    import physics.process.model
 
     def boom(*args, **kwargs):
         raise RuntimeError("physics must not be used by the gp baseline")
 
-    monkeypatch.setattr(physics.process_model.ProcessModel, "predict", boom)
-    monkeypatch.setattr(physics.calibration, "calibrate", boom)
+    monkeypatch.setattr(physics.process.model.ProcessModel, "predict", boom)
+    monkeypatch.setattr(physics.process.calibration, "calibrate", boom)
     pred = make_surrogate("gp").fit(table).predict(np.array([[0.2, 1000.0, 6.0]]))
     assert np.isfinite(pred.mean["sigma_total_ms_cm"]).all()
     with pytest.raises(RuntimeError, match="physics must not"):
@@ -82,7 +82,7 @@ def test_gp_baseline_runs_without_physics(table, monkeypatch):
 
 
 def test_cold_start_is_the_physics_prior():
-    from physics.process_model import ProcessModel
+    from physics.process.model import ProcessModel
 
     s = make_surrogate("physics-gp").fit(simulated_table(0))
     pred = s.predict(np.array([[0.2, 1000.0, 6.0], [0.1, 1200.0, 6.0]]))

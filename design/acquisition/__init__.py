@@ -1,0 +1,1 @@
+"""Acquisition: which recipes to make next, from a fitted surrogate over the furnace grid."""

@@ -1,0 +1,1 @@
+"""The closed-loop campaign: configuration, the runner, starting/resuming, the demo."""

@@ -1,0 +1,274 @@
+"""``gbs campaign run|resume|status|export`` and ``gbs demo`` (registered by design.cli.app).
+
+The cycler token comes from the environment variable ``CYCLER_TOKEN`` only. Campaign state
+lives in ``campaigns/campaigns.db`` under the repository unless ``--db`` (a SQLAlchemy URL,
+e.g. ``postgresql+psycopg://user@127.0.0.1:5432/db``) or ``GBS_CAMPAIGN_DB`` says otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+__all__ = ["campaign_app", "register"]
+
+campaign_app = typer.Typer(
+    name="campaign",
+    help="Closed-loop campaigns with a cycler service (state survives crashes; resume any time).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+DbOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="SQLAlchemy URL of the campaign database "
+        "(default: GBS_CAMPAIGN_DB or sqlite:///<repo>/campaigns/campaigns.db).",
+    ),
+]
+TrackingOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--tracking-uri",
+        help="MLflow tracking URI (default: MLFLOW_TRACKING_URI, "
+        "else sqlite:///<repo>/mlruns/mlflow.db).",
+    ),
+]
+
+
+def _display(enabled: bool):
+    from design.reporting.progress import CampaignDisplay
+
+    return CampaignDisplay(live=None if enabled else False)
+
+
+def _interrupted(name: str) -> Exception:
+    from physics.errors import CampaignError
+
+    class CampaignInterrupted(CampaignError):
+        exit_code = 130
+
+    return CampaignInterrupted(
+        f"stopped; everything received is stored. Continue with: gbs campaign resume {name}"
+    )
+
+
+@campaign_app.command("run")
+def run(
+    cycler_url: Annotated[
+        str, typer.Option("--cycler-url", help="Base URL of the cycler service.")
+    ],
+    campaign: Annotated[str, typer.Option("--campaign", help="Campaign name (new).")],
+    budget: Annotated[int, typer.Option("--budget", help="Number of experiments to run.")],
+    batch_size: Annotated[
+        int | None,
+        typer.Option(
+            "--batch-size", help="Jobs in flight (default: the service's max_concurrent_jobs)."
+        ),
+    ] = None,
+    strategy: Annotated[
+        str, typer.Option("--strategy", help="physics-gp, gp or sobol.")
+    ] = "physics-gp",
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    initial_data: Annotated[
+        Path | None,
+        typer.Option(
+            "--initial-data",
+            help="Measurement-table CSV to start from (default: the paper's data).",
+        ),
+    ] = None,
+    no_initial_data: Annotated[bool, typer.Option("--no-initial-data", help="Cold start.")] = False,
+    threshold: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--threshold",
+            help="Property threshold NAME=VALUE (repeatable), e.g. sigma_total_ms_cm=1.0.",
+        ),
+    ] = None,
+    tracking_uri: TrackingOpt = None,
+    db: DbOpt = None,
+    poll_interval: Annotated[
+        float, typer.Option("--poll-interval", help="First polling interval, s.")
+    ] = 1.0,
+    poll_max: Annotated[
+        float, typer.Option("--poll-max", help="Longest polling interval, s.")
+    ] = 30.0,
+    plots: Annotated[
+        bool, typer.Option("--plots/--no-plots", help="Plots as MLflow artifacts.")
+    ] = True,
+    tracking: Annotated[
+        bool, typer.Option("--tracking/--no-tracking", help="Log to MLflow.")
+    ] = True,
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", help="Live display.")
+    ] = True,
+) -> None:
+    """Start a campaign: propose, submit, poll, ingest, refit until BUDGET experiments are done."""
+    from design.campaign.config import CampaignConfig, parse_thresholds
+    from design.campaign.session import PAPER_DATA, load_initial_data, start_campaign
+    from design.tracking.store import default_tracking_uri
+    from physics.errors import ConfigError
+
+    if initial_data is not None and no_initial_data:
+        raise ConfigError("--initial-data and --no-initial-data exclude each other")
+    source = None if no_initial_data else (initial_data or PAPER_DATA)
+    chosen_uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri()
+    config = CampaignConfig(
+        name=campaign,
+        cycler_url=cycler_url,
+        budget=budget,
+        batch_size=batch_size,
+        strategy=strategy,
+        seed=seed,
+        thresholds=parse_thresholds(threshold),
+        initial_data=None if source is None else str(source),
+        poll_interval_s=poll_interval,
+        poll_max_s=max(poll_max, poll_interval),
+        plots=plots,
+        tracking=tracking,
+        tracking_uri=chosen_uri,
+    )
+    initial = load_initial_data(source)
+    try:
+        with _display(progress) as display:
+            snap = start_campaign(config, db_url=db, initial=initial, on_progress=display)
+    except KeyboardInterrupt:
+        raise _interrupted(campaign) from None
+    _print_final(snap)
+
+
+@campaign_app.command("resume")
+def resume(
+    name: Annotated[str, typer.Argument(help="Campaign to continue.")],
+    db: DbOpt = None,
+    tracking_uri: TrackingOpt = None,
+    cycler_url: Annotated[
+        str | None, typer.Option("--cycler-url", help="New address of the service, if it moved.")
+    ] = None,
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", help="Live display.")
+    ] = True,
+) -> None:
+    """Continue a campaign after a crash or a stop: re-send unconfirmed jobs, reconcile, go on."""
+    from design.campaign.session import resume_campaign
+
+    try:
+        with _display(progress) as display:
+            snap = resume_campaign(
+                name,
+                db_url=db,
+                tracking_uri=tracking_uri,
+                cycler_url=cycler_url,
+                on_progress=display,
+            )
+    except KeyboardInterrupt:
+        raise _interrupted(name) from None
+    _print_final(snap)
+
+
+def _print_final(snap) -> None:
+    from design.reporting.progress import snapshot_line
+
+    typer.echo(snapshot_line(snap))
+    typer.echo(f"campaign {snap.name}: {snap.status} ({snap.message or ''})")
+
+
+@campaign_app.command("status")
+def status(name: Annotated[str, typer.Argument(help="Campaign name.")], db: DbOpt = None) -> None:
+    """Show a campaign's jobs by status and its best recipes so far."""
+    from rich.console import Console
+
+    from design.reporting.progress import status_table
+    from design.reporting.snapshot import snapshot
+    from design.store.database import Store
+
+    store = Store(db)
+    try:
+        Console(width=120).print(status_table(snapshot(store, name)))
+    finally:
+        store.close()
+
+
+@campaign_app.command("export")
+def export(
+    name: Annotated[str, typer.Argument(help="Campaign name.")],
+    csv: Annotated[Path, typer.Option("--csv", help="Output measurement-table CSV.")],
+    db: DbOpt = None,
+    campaign_only: Annotated[
+        bool, typer.Option("--campaign-only", help="Leave out the initial data.")
+    ] = False,
+) -> None:
+    """Write the campaign's measurement table (initial data and results) as CSV."""
+    from design.reporting.snapshot import export_csv
+    from design.store.database import Store
+
+    store = Store(db)
+    try:
+        path = export_csv(store, name, csv, include_initial=not campaign_only)
+    finally:
+        store.close()
+    typer.echo(f"wrote {path}")
+
+
+@campaign_app.command("report")
+def report(
+    name: Annotated[str, typer.Argument(help="Campaign name.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Output HTML file (default: report-NAME.html).")
+    ] = None,
+    db: DbOpt = None,
+) -> None:
+    """Write a one-page HTML summary (plots embedded) of a campaign."""
+    import tempfile
+
+    from design.reporting.html import write_report
+    from design.reporting.summary import summarize_campaign
+    from design.store.database import Store
+
+    path = out or Path(f"report-{name}.html")
+    store = Store(db)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            summary = summarize_campaign(store, name, Path(tmp))
+            write_report(summary, path)
+    finally:
+        store.close()
+    typer.echo(f"wrote {path}")
+
+
+def demo(
+    experiments: Annotated[
+        int, typer.Option("--experiments", help="Budget of the demo campaign.")
+    ] = 12,
+    batch_size: Annotated[int, typer.Option("--batch-size")] = 4,
+    strategy: Annotated[str, typer.Option("--strategy")] = "physics-gp",
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    tracking_uri: TrackingOpt = None,
+    db: DbOpt = None,
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", help="Live display.")
+    ] = True,
+) -> None:
+    """Start the built-in cycler simulator and run a short campaign against it, end to end."""
+    from design.campaign.demo import run_demo
+
+    run_demo(
+        n_experiments=experiments,
+        batch_size=batch_size,
+        strategy=strategy,
+        seed=seed,
+        tracking_uri=tracking_uri,
+        db_url=db,
+        progress=progress,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``campaign`` command group and the ``demo`` command to the main app."""
+    app.add_typer(campaign_app, name="campaign")
+    app.command("demo")(demo)

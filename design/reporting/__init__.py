@@ -1,0 +1,1 @@
+"""What a campaign has achieved: snapshots, summaries, figures, the HTML report, live progress."""

@@ -1,0 +1,133 @@
+"""Live display of a running campaign (rich), and the ``gbs campaign status`` table.
+
+On a terminal the display redraws in place; otherwise (a log file, a test's pipe) it prints one
+plain line whenever the counts change.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from design.reporting.snapshot import CampaignSnapshot
+
+__all__ = ["CampaignDisplay", "snapshot_line", "status_table"]
+
+_JOB_ORDER = (
+    "submitting",
+    "queued",
+    "running",
+    "fetched",
+    "done",
+    "cracked",
+    "fault",
+    "rejected",
+    "failed",
+)
+
+
+def _fmt(value: Any, spec: str = ".3g") -> str:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return "-" if value is None else str(value)
+    return "-" if math.isnan(number) else format(number, spec)
+
+
+def snapshot_line(snap: CampaignSnapshot) -> str:
+    """One plain line: counts, best sigma and hypervolume."""
+    jobs = " ".join(f"{k}={snap.jobs[k]}" for k in _JOB_ORDER if snap.jobs.get(k))
+    m = snap.metrics
+    return (
+        f"[{snap.name}] {snap.experiments_done}/{snap.budget} done | jobs {jobs or 'none'} | "
+        f"best sigma {_fmt(m.get('best_sigma_ms_cm'))} mS/cm, CCD {_fmt(m.get('best_ccd_ma_cm2'))} "
+        f"mA/cm2, t_e {_fmt(m.get('lowest_electronic_fraction'))} | HV {_fmt(m.get('hypervolume'))}"
+    )
+
+
+def status_table(snap: CampaignSnapshot) -> Group:
+    """Rich renderable: jobs by status, progress, metrics and the best recipes so far."""
+    head = Text(
+        f"Campaign {snap.name}: {snap.status}"
+        + (f" ({snap.message})" if snap.message else "")
+        + f" - {snap.experiments_done}/{snap.budget} experiments done, "
+        f"{snap.proposals_open} in flight, {snap.proposals_abandoned} abandoned",
+        style="bold",
+    )
+    jobs = Table(title="Jobs by status", show_header=True)
+    jobs.add_column("status")
+    jobs.add_column("jobs", justify="right")
+    for key in _JOB_ORDER:
+        if snap.jobs.get(key):
+            jobs.add_row(key, str(snap.jobs[key]))
+    metrics = Table(title="Best so far", show_header=True)
+    metrics.add_column("metric")
+    metrics.add_column("value", justify="right")
+    labels = {
+        "best_sigma_ms_cm": "sigma_total (mS/cm)",
+        "best_ccd_ma_cm2": "CCD (mA/cm2)",
+        "lowest_electronic_fraction": "t_e (lowest)",
+        "hypervolume": "hypervolume",
+    }
+    for key, label in labels.items():
+        metrics.add_row(label, _fmt(snap.metrics.get(key)))
+    best = Table(title="Best recipes (by sigma)", show_header=True)
+    for col in ("sample", "x ZBO", "T (C)", "dwell (h)", "sigma", "CCD", "t_e", "source"):
+        best.add_column(col)
+    for row in snap.best:
+        best.add_row(
+            str(row["sample_id"]),
+            _fmt(row["zbo_fraction"]),
+            _fmt(row["sinter_temperature_c"], ".0f"),
+            _fmt(row["dwell_h"]),
+            _fmt(row["sigma_total_ms_cm"]),
+            _fmt(row["ccd_ma_cm2"]),
+            _fmt(row["electronic_fraction"]),
+            str(row["source"]),
+        )
+    parts: list[Any] = [head, jobs, metrics, best]
+    if snap.rejected_reasons:
+        parts.append(
+            Text("Set aside (analysis failed):\n  " + "\n  ".join(snap.rejected_reasons[-5:]))
+        )
+    return Group(*parts)
+
+
+class CampaignDisplay:
+    """Context manager fed with snapshots by :class:`design.campaign.runner.CampaignRunner`.
+
+    Args:
+        console: where to draw (default: stdout).
+        live: redraw in place; default only when the console is a terminal.
+    """
+
+    def __init__(self, console: Console | None = None, *, live: bool | None = None) -> None:
+        self.console = console or Console()
+        self.live_enabled = self.console.is_terminal if live is None else live
+        self._live: Live | None = None
+        self._last = ""
+
+    def __enter__(self) -> CampaignDisplay:
+        if self.live_enabled:
+            self._live = Live(console=self.console, refresh_per_second=4, transient=False)
+            self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._live is not None:
+            self._live.__exit__(*exc)
+            self._live = None
+
+    def __call__(self, snap: CampaignSnapshot) -> None:
+        if self._live is not None:
+            self._live.update(status_table(snap))
+            return
+        line = snapshot_line(snap)
+        if line != self._last:
+            self.console.print(line, highlight=False, soft_wrap=True)
+            self._last = line

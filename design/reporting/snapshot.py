@@ -1,0 +1,144 @@
+"""What a campaign has achieved so far: counts, best recipes, hypervolume, export."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from design.store.database import Store
+from design.store.ledger import job_counts, measurement_table
+from physics.table import RECIPE_COLUMNS, write_table
+
+__all__ = [
+    "CampaignSnapshot",
+    "best_rows",
+    "export_csv",
+    "progress_metrics",
+    "snapshot",
+]
+
+
+def _hypervolume(table: pd.DataFrame, thresholds: dict[str, float]) -> float:
+    ok = table[table["status"] == "ok"]
+    if ok.empty:
+        return 0.0
+    try:
+        from design.acquisition.batch import hypervolume
+    except ImportError:
+        return math.nan
+    try:
+        return float(hypervolume(table, thresholds=thresholds or None))
+    except (ValueError, KeyError, TypeError, ArithmeticError):
+        return math.nan
+
+
+def progress_metrics(
+    table: pd.DataFrame, thresholds: dict[str, float], experiments_done: int
+) -> dict[str, float]:
+    """Campaign metrics for MLflow and the display (NaN where nothing is measured yet).
+
+    Returns:
+        ``best_sigma_ms_cm``, ``best_ccd_ma_cm2``, ``lowest_electronic_fraction``,
+        ``hypervolume``, ``experiments_done``.
+    """
+    ok = table[table["status"] == "ok"]
+
+    def pick(col: str, how: str) -> float:
+        values = pd.to_numeric(ok[col], errors="coerce").dropna()
+        if values.empty:
+            return math.nan
+        return float(values.max() if how == "max" else values.min())
+
+    return {
+        "best_sigma_ms_cm": pick("sigma_total_ms_cm", "max"),
+        "best_ccd_ma_cm2": pick("ccd_ma_cm2", "max"),
+        "lowest_electronic_fraction": pick("electronic_fraction", "min"),
+        "hypervolume": _hypervolume(table, thresholds),
+        "experiments_done": float(experiments_done),
+    }
+
+
+def best_rows(table: pd.DataFrame, k: int = 3) -> pd.DataFrame:
+    """The ``k`` feasible rows of highest total conductivity (then CCD)."""
+    ok = table[(table["status"] == "ok") & table["sigma_total_ms_cm"].notna()]
+    return ok.sort_values(["sigma_total_ms_cm", "ccd_ma_cm2"], ascending=False).head(k)
+
+
+@dataclass
+class CampaignSnapshot:
+    """A campaign's state at one moment (what ``gbs campaign status`` shows)."""
+
+    name: str
+    status: str
+    message: str | None
+    budget: int
+    proposals: int
+    proposals_open: int
+    proposals_abandoned: int
+    experiments_done: int
+    jobs: dict[str, int]
+    metrics: dict[str, float]
+    best: list[dict[str, Any]] = field(default_factory=list)
+    rejected_reasons: list[str] = field(default_factory=list)
+
+    @property
+    def in_flight(self) -> int:
+        return sum(self.jobs.get(k, 0) for k in ("submitting", "queued", "running", "fetched"))
+
+
+def snapshot(store: Store, name: str, *, with_metrics: bool = True) -> CampaignSnapshot:
+    """Collect a :class:`CampaignSnapshot` of campaign ``name`` from the database."""
+    rec = store.campaign(name)
+    config = rec.config
+    props = store.proposals(rec.id)
+    table = measurement_table(store, rec.id)
+    done_rows = [r for r in store.rows(rec.id) if r.origin == "campaign"]
+    metrics = (
+        progress_metrics(table, config.get("thresholds") or {}, len(done_rows))
+        if with_metrics
+        else {}
+    )
+    best = []
+    for _, row in best_rows(table).iterrows():
+        best.append(
+            {
+                c: row[c]
+                for c in (
+                    "sample_id",
+                    *RECIPE_COLUMNS,
+                    "sigma_total_ms_cm",
+                    "ccd_ma_cm2",
+                    "electronic_fraction",
+                    "source",
+                )
+            }
+        )
+    reasons = [
+        f"{j.job_id or j.idempotency_key}: {j.error_message}"
+        for j in store.jobs(rec.id, statuses=("rejected",))
+    ]
+    return CampaignSnapshot(
+        name=name,
+        status=rec.status,
+        message=rec.message,
+        budget=int(config["budget"]),
+        proposals=len(props),
+        proposals_open=sum(p.status == "open" for p in props),
+        proposals_abandoned=sum(p.status == "abandoned" for p in props),
+        experiments_done=len(done_rows),
+        jobs=job_counts(store, rec.id),
+        metrics=metrics,
+        best=best,
+        rejected_reasons=reasons,
+    )
+
+
+def export_csv(store: Store, name: str, path: str | Path, *, include_initial: bool = True) -> Path:
+    """Write the campaign's measurement table as CSV (``physics.table.write_table``)."""
+    rec = store.campaign(name)
+    table = measurement_table(store, rec.id, origin=None if include_initial else "campaign")
+    return write_table(table, path)

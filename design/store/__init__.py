@@ -1,0 +1,1 @@
+"""Campaign persistence: the database (SQLAlchemy), its state machine (ledger) and the lease."""

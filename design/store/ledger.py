@@ -1,0 +1,359 @@
+"""The campaign's state machine: every state change as one database transaction.
+
+A proposal (an experiment slot of the budget) owns one or more jobs; at most one job of a
+proposal is live at a time. The job's life::
+
+    created --POST ok--> submitted --succeeded--> fetched --analysis ok--> done
+                                   \\--failed: sample_cracked--------------> cracked
+                                   \\--failed: retryable (instrument)------> fault    (+ new job)
+                                   \\--failed: other / cancelled-----------> failed   (proposal abandoned)
+                                    fetched --analysis error--------------> rejected (+ new job)
+
+Budget rules (documented in ``design/campaign.py``): a proposal counts against the budget
+once; re-runs after instrument faults and after rejected results are new jobs of the *same*
+proposal and do not count. A proposal whose re-runs are exhausted is ``abandoned`` (it still
+used its slot, so a campaign always ends).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from design.store.database import (
+    CampaignRecord,
+    IterationRecord,
+    JobRecord,
+    ProposalRecord,
+    ResultRecord,
+    RowRecord,
+    Store,
+    dumps,
+    get_record,
+    loads,
+    utcnow,
+)
+from physics.errors import CampaignError
+from physics.table import MEASUREMENT_COLUMNS, empty_table, validate_table
+
+__all__ = [
+    "LIVE_JOB_STATUSES",
+    "add_proposals",
+    "create_campaign",
+    "job_counts",
+    "mark_submitted",
+    "measurement_table",
+    "new_key",
+    "record_cracked",
+    "record_failed",
+    "record_fault",
+    "record_rejected",
+    "record_row",
+    "reset_to_created",
+    "set_campaign_status",
+    "set_service_status",
+    "store_result",
+]
+
+LIVE_JOB_STATUSES = ("created", "submitted", "fetched")
+
+
+def new_key(campaign: str, proposal_id: int, attempt: int) -> str:
+    """A fresh idempotency key (at most 128 characters), readable and globally unique."""
+    return f"{campaign[:48]}-p{proposal_id}-a{attempt}-{uuid.uuid4().hex}"
+
+
+def create_campaign(
+    store: Store, name: str, config: dict[str, Any], initial_rows: pd.DataFrame | None = None
+) -> CampaignRecord:
+    """Create a campaign with its configuration and initial data, in one transaction.
+
+    Raises:
+        CampaignError: a campaign of that name exists already.
+    """
+    try:
+        with store.transaction() as s:
+            rec = CampaignRecord(name=name, config_json=dumps(config), status="active")
+            s.add(rec)
+            s.flush()
+            if initial_rows is not None and len(initial_rows):
+                clean = validate_table(initial_rows, name="initial data")
+                for row in clean.to_dict(orient="records"):
+                    s.add(
+                        RowRecord(
+                            campaign_id=rec.id,
+                            sample_id=str(row["sample_id"]),
+                            status=str(row["status"]),
+                            origin="initial",
+                            row_json=dumps(row),
+                        )
+                    )
+            return rec
+    except IntegrityError as exc:
+        raise CampaignError(
+            f"a campaign named {name!r} exists already in {store.safe_url}; "
+            f"continue it with `gbs campaign resume {name}` or choose another name"
+        ) from exc
+
+
+def set_campaign_status(
+    store: Store, campaign_id: int, status: str, message: str | None = None
+) -> None:
+    """Record the campaign's status (``active``, ``done``, ``stopped``) and a plain message."""
+    with store.transaction() as s:
+        rec = get_record(s, CampaignRecord, campaign_id)
+        rec.status, rec.message, rec.updated_at = status, message, utcnow()
+
+
+def add_proposals(
+    store: Store,
+    campaign: CampaignRecord,
+    iteration: int,
+    proposals: Sequence[dict[str, Any]],
+    *,
+    protocols: list[str] | None,
+    info: dict[str, Any],
+) -> list[JobRecord]:
+    """Record a round of proposals and one job per proposal, keys included, before any POST.
+
+    Args:
+        proposals: dicts with ``recipe``, ``prediction`` (dict) and ``acquisition_value``.
+        info: what to keep about the round (rows seen, pending, fit time...).
+    """
+    with store.transaction() as s:
+        s.add(
+            IterationRecord(
+                campaign_id=campaign.id,
+                iteration=iteration,
+                n_rows=int(info.get("n_rows", 0)),
+                n_pending=int(info.get("n_pending", 0)),
+                fit_seconds=float(info.get("fit_seconds", 0.0)),
+                info_json=dumps(info),
+            )
+        )
+        jobs = []
+        for prop in proposals:
+            rec = ProposalRecord(
+                campaign_id=campaign.id,
+                iteration=iteration,
+                recipe_json=dumps(prop["recipe"]),
+                prediction_json=dumps(prop.get("prediction", {})),
+                acquisition_value=prop.get("acquisition_value"),
+            )
+            s.add(rec)
+            s.flush()
+            jobs.append(_new_job(s, campaign, rec, 1, protocols))
+        return jobs
+
+
+def _new_job(
+    s: Session,
+    campaign: CampaignRecord,
+    proposal: ProposalRecord,
+    attempt: int,
+    protocols: list[str] | None,
+) -> JobRecord:
+    body: dict[str, Any] = {"campaign": campaign.name, "recipe": proposal.recipe}
+    if protocols:
+        body["protocols"] = list(protocols)
+    job = JobRecord(
+        campaign_id=campaign.id,
+        proposal_id=proposal.id,
+        attempt=attempt,
+        idempotency_key=new_key(campaign.name, proposal.id, attempt),
+        request_json=dumps(body),
+        status="created",
+    )
+    s.add(job)
+    s.flush()
+    return job
+
+
+def mark_submitted(store: Store, job_pk: int, job_id: str, service_status: str) -> None:
+    """The service confirmed the job: record its id (unique within the campaign)."""
+    try:
+        with store.transaction() as s:
+            rec = get_record(s, JobRecord, job_pk)
+            if rec.job_id not in (None, job_id):
+                raise CampaignError(
+                    f"service answered job {job_id} for key {rec.idempotency_key}, which was "
+                    f"job {rec.job_id} before: the service broke its idempotency promise"
+                )
+            rec.job_id, rec.service_status, rec.updated_at = job_id, service_status, utcnow()
+            rec.post_attempts += 1
+            if rec.status == "created":
+                rec.status = "submitted"
+    except IntegrityError as exc:
+        raise CampaignError(
+            f"service job {job_id} is already recorded for another key: refusing to ingest it twice"
+        ) from exc
+
+
+def reset_to_created(store: Store, job_pk: int, reason: str) -> None:
+    """The service forgot a job (404): send the same key and body again."""
+    with store.transaction() as s:
+        rec = get_record(s, JobRecord, job_pk)
+        rec.job_id, rec.status, rec.service_status = None, "created", None
+        rec.error_message, rec.updated_at = reason, utcnow()
+
+
+def set_service_status(store: Store, job_pk: int, service_status: str) -> None:
+    """Record the service's latest status of a live job (queued/running)."""
+    with store.transaction() as s:
+        rec = get_record(s, JobRecord, job_pk)
+        rec.service_status, rec.updated_at = service_status, utcnow()
+
+
+def store_result(store: Store, job_pk: int, raw: dict[str, Any]) -> None:
+    """Store the raw result durably; the job becomes ``fetched`` (analysed next)."""
+    with store.transaction() as s:
+        rec = get_record(s, JobRecord, job_pk)
+        if rec.status != "submitted":
+            return
+        exists = s.scalar(select(ResultRecord.id).where(ResultRecord.job_pk == job_pk))
+        if exists is None:
+            # verbatim (NaN kept as the non-standard literal), so a set-aside result can be inspected
+            s.add(ResultRecord(job_pk=job_pk, job_id=rec.job_id, raw_json=json.dumps(raw)))
+        rec.status, rec.service_status, rec.updated_at = "fetched", "succeeded", utcnow()
+
+
+def record_row(store: Store, job_pk: int, row: dict[str, Any], notes: list[str]) -> bool:
+    """Ingest a measurement row for a job: row, job ``done`` and proposal ``done`` together.
+
+    Returns:
+        False if the job was already ingested (nothing changes), True otherwise.
+
+    Raises:
+        CampaignError: the sample id is already in this campaign (the row is not stored).
+    """
+    try:
+        with store.transaction() as s:
+            rec = get_record(s, JobRecord, job_pk)
+            if rec.status in ("done", "cracked"):
+                return False
+            s.add(
+                RowRecord(
+                    campaign_id=rec.campaign_id,
+                    job_pk=rec.id,
+                    proposal_id=rec.proposal_id,
+                    sample_id=str(row["sample_id"]),
+                    status=str(row.get("status", "ok")),
+                    origin="campaign",
+                    row_json=dumps({c: row.get(c) for c in MEASUREMENT_COLUMNS}),
+                    notes_json=dumps(notes),
+                )
+            )
+            rec.status = "cracked" if row.get("status") == "cracked" else "done"
+            rec.updated_at = utcnow()
+            prop = get_record(s, ProposalRecord, rec.proposal_id)
+            prop.status = "done"
+            return True
+    except IntegrityError as exc:
+        raise CampaignError(
+            f"sample {row.get('sample_id')!r} of job {job_pk} is already in the campaign"
+        ) from exc
+
+
+def record_cracked(store: Store, job_pk: int, message: str) -> bool:
+    """The pellet cracked: an infeasible recipe, stored as a ``cracked`` row."""
+    job = _get(store, job_pk)
+    recipe = job.request["recipe"]
+    row: dict[str, Any] = dict.fromkeys(MEASUREMENT_COLUMNS)
+    row.update(recipe)
+    row.update(sample_id=f"cracked-{job.job_id}", status="cracked", source=job.job_id)
+    return record_row(store, job_pk, row, [message])
+
+
+def _get(store: Store, job_pk: int) -> JobRecord:
+    with store.transaction() as s:
+        return get_record(s, JobRecord, job_pk)
+
+
+def _close_and_rerun(
+    store: Store, job_pk: int, status: str, code: str, message: str, *, counter: str, limit: int
+) -> JobRecord | None:
+    with store.transaction() as s:
+        rec = get_record(s, JobRecord, job_pk)
+        if rec.status not in LIVE_JOB_STATUSES:
+            return None
+        rec.status, rec.error_code, rec.error_message, rec.updated_at = (
+            status,
+            code,
+            message,
+            utcnow(),
+        )
+        prop = get_record(s, ProposalRecord, rec.proposal_id)
+        used = s.scalar(
+            select(func.count(JobRecord.id)).where(
+                JobRecord.proposal_id == prop.id, JobRecord.status == counter
+            )
+        )
+        if (used or 0) > limit:
+            prop.status = "abandoned"
+            prop.reason = f"{used} jobs ended as {counter} (last: {code}: {message})"
+            return None
+        campaign = get_record(s, CampaignRecord, rec.campaign_id)
+        protocols = loads(rec.request_json).get("protocols")
+        return _new_job(s, campaign, prop, rec.attempt + 1, protocols)
+
+
+def record_fault(
+    store: Store, job_pk: int, code: str, message: str, *, max_retries: int
+) -> JobRecord | None:
+    """Instrument fault: close the job and re-run the recipe under a new key (not counted)."""
+    return _close_and_rerun(
+        store, job_pk, "fault", code, message, counter="fault", limit=max_retries
+    )
+
+
+def record_rejected(store: Store, job_pk: int, reason: str, *, max_reruns: int) -> JobRecord | None:
+    """The result failed analysis: set it aside with the reason, re-run at most ``max_reruns``."""
+    return _close_and_rerun(
+        store, job_pk, "rejected", "analysis_failed", reason, counter="rejected", limit=max_reruns
+    )
+
+
+def record_failed(store: Store, job_pk: int, code: str, message: str) -> None:
+    """A final, non-retryable failure: the job is ``failed`` and its proposal abandoned."""
+    with store.transaction() as s:
+        rec = get_record(s, JobRecord, job_pk)
+        if rec.status not in LIVE_JOB_STATUSES:
+            return
+        rec.status, rec.error_code, rec.error_message, rec.updated_at = (
+            "failed",
+            code,
+            message,
+            utcnow(),
+        )
+        prop = get_record(s, ProposalRecord, rec.proposal_id)
+        prop.status, prop.reason = "abandoned", f"{code}: {message}"
+
+
+def measurement_table(store: Store, campaign_id: int, *, origin: str | None = None) -> pd.DataFrame:
+    """The campaign's measurement table (initial data and ingested rows), validated."""
+    rows = [r.row for r in store.rows(campaign_id) if origin is None or r.origin == origin]
+    if not rows:
+        return empty_table()
+    frame = pd.DataFrame(rows, columns=list(MEASUREMENT_COLUMNS))
+    return validate_table(frame, name="campaign table")
+
+
+def job_counts(store: Store, campaign_id: int) -> dict[str, int]:
+    """Number of jobs per display status (``queued``/``running`` for live ones)."""
+    counts: dict[str, int] = {}
+    for job in store.jobs(campaign_id):
+        key = job.status
+        if job.status == "submitted":
+            key = job.service_status or "queued"
+            key = key if key in ("queued", "running") else "running"
+        elif job.status == "created":
+            key = "submitting"
+        counts[key] = counts.get(key, 0) + 1
+    return counts

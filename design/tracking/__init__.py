@@ -1,0 +1,1 @@
+"""MLflow: where runs go, campaign and suggestion runs, and the MLflow servers."""

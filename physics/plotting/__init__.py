@@ -1,0 +1,4 @@
+"""Figures of the physics layer (matplotlib's object API, no GUI backend needed).
+
+Matplotlib is imported only here, so the analysis modules stay light.
+"""

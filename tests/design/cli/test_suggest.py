@@ -1,0 +1,145 @@
+"""Tests of ``gbs suggest`` and ``gbs predict`` (typer CliRunner and design.cli.app.main)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from design.cli.app import app, main
+from surrogate import OBJECTIVES
+from tests.surrogate.data import simulated_table
+
+RECIPE = ("zbo_fraction", "sinter_temperature_c", "dwell_h")
+
+
+@pytest.fixture(scope="module")
+def data_csv(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("data") / "table.csv"
+    simulated_table(10, seed=21).to_csv(path, index=False)
+    return path
+
+
+def _check_records(records, acquisition: bool) -> None:
+    assert isinstance(records, list) and records
+    for rec in records:
+        keys = {*RECIPE, *OBJECTIVES, "p_feasible", *(["acquisition_value"] if acquisition else [])}
+        assert set(rec) == keys
+        for name in OBJECTIVES:
+            assert set(rec[name]) == {"mean", "sd"}
+            assert rec[name]["mean"] > 0 and rec[name]["sd"] >= 0
+        assert 0 <= rec["p_feasible"] <= 1
+
+
+def test_suggest_json_only_on_stdout(data_csv):
+    result = CliRunner().invoke(
+        app,
+        [
+            "suggest",
+            "--data",
+            str(data_csv),
+            "--batch",
+            "3",
+            "--json",
+            "--no-mlflow",
+            "--threshold",
+            "electronic_fraction=0.05",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    records = json.loads(result.stdout)
+    assert len(records) == 3
+    _check_records(records, acquisition=True)
+
+
+def test_suggest_logs_to_mlflow_and_writes_plots(data_csv, tmp_path):
+    import mlflow
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    plots = tmp_path / "plots"
+    result = CliRunner().invoke(
+        app,
+        [
+            "suggest",
+            "--data",
+            str(data_csv),
+            "--batch",
+            "2",
+            "--tracking-uri",
+            uri,
+            "--plot-dir",
+            str(plots),
+            "--objective",
+            "sigma",
+            "--seed",
+            "3",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    # the header may wrap on a narrow terminal; the recipe columns never do
+    assert "sigma" in result.stdout and "mS/cm" in result.stdout and "±" in result.stdout
+    assert "…" not in result.stdout
+    assert {p.name for p in plots.iterdir()} >= {
+        "pareto_front.png",
+        "p_feasible.png",
+        "posterior_sigma_total_ms_cm.png",
+    }
+    client = mlflow.MlflowClient(uri)
+    (run,) = client.search_runs([client.get_experiment_by_name("gbs-suggest").experiment_id])
+    assert run.data.params["strategy"] == "physics-gp"
+    assert run.data.params["objective"] == "sigma"
+    assert run.data.params["physics_prior_sigma_total_ms_cm"] in {"calibrated", "literature"}
+    assert float(run.data.params["physics_prior_sigma_total_ms_cm_cv_rmse_literature"]) >= 0
+    assert "physics prior mean (chosen by cross-validation)" in result.stderr
+    assert len(run.inputs.dataset_inputs) == 1
+    names = {a.path for a in client.list_artifacts(run.info.run_id)}
+    assert {"suggestions.json", "plots"} <= names
+
+
+def test_predict_json(data_csv, tmp_path):
+    at = tmp_path / "at.csv"
+    pd.DataFrame(
+        {"zbo_fraction": [0.2, 0.3], "sinter_temperature_c": [1000, 1100], "dwell_h": [6, None]}
+    ).to_csv(at, index=False)
+    result = CliRunner().invoke(
+        app, ["predict", "--data", str(data_csv), "--at", str(at), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    records = json.loads(result.stdout)
+    _check_records(records, acquisition=False)
+    assert [r["zbo_fraction"] for r in records] == [0.2, 0.3]
+    assert records[1]["dwell_h"] == 6.0
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--threshold", "density=0.9"], "sigma_total_ms_cm, ccd_ma_cm2, electronic_fraction"),
+        (["--threshold", "sigma_total_ms_cm"], "NAME=VALUE"),
+        (["--strategy", "random"], "physics-gp, gp, sobol"),
+        (["--objective", "pareto"], "multi, sigma"),
+    ],
+)
+def test_suggest_bad_options_one_line_exit_1(data_csv, capsys, extra, message):
+    code = main(["suggest", "--data", str(data_csv), "--no-mlflow", *extra])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_suggest_bad_data_one_line_exit_1(data_csv, tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    table = pd.read_csv(data_csv)
+    table["sigma_total_ms_cm"] = table["sigma_total_ms_cm"] / 1000
+    table.to_csv(bad, index=False)
+    assert main(["suggest", "--data", str(bad), "--no-mlflow"]) == 1
+    assert "S/cm" in capsys.readouterr().err
+    assert main(["suggest", "--data", str(tmp_path / "none.csv"), "--no-mlflow"]) == 1
+    assert "no such measurement table" in capsys.readouterr().err
+    at = tmp_path / "at.csv"
+    pd.DataFrame({"zbo_fraction": [0.2]}).to_csv(at, index=False)
+    assert main(["predict", "--data", str(data_csv), "--at", str(at)]) == 1
+    assert "sinter_temperature_c" in capsys.readouterr().err
