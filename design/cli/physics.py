@@ -56,10 +56,11 @@ def fit_eis_command(
     Prints the parameters with standard errors and units, the fit quality, the Lin-KK
     result and, when the geometry is known, the conductivity sigma = L / (R A).
     """
-    from physics.eis.fitting import choose_circuit, fit_spectrum, plot_fit
+    from physics.eis.fitting import choose_circuit, fit_spectrum
     from physics.eis.kk import lin_kk
     from physics.eis.readers import read_spectrum
     from physics.measurements.conductivity import S_CM_TO_MS_CM, conductivity_s_cm
+    from physics.plotting.eis import plot_fit
 
     for name, value in (("--area-cm2", area_cm2), ("--thickness-cm", thickness_cm)):
         if value is not None and not (math.isfinite(value) and value > 0):
@@ -157,7 +158,8 @@ def analyze_command(
     ] = 3.244,
 ) -> None:
     """Turn a cycler result into its measurement-table row."""
-    from physics.measurements.results import analyze_result, plot_analysis
+    from physics.measurements.results import analyze_result
+    from physics.plotting.measurements import plot_analysis
 
     try:
         text = result_file.read_text(encoding="utf-8")

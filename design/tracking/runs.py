@@ -175,7 +175,7 @@ def log_experiment_run(
         ctx.client.log_dict(run_id, {"row": row, "notes": loads(row_rec.notes_json)}, "row.json")
         if ctx.plots and analysis is not None:
             try:
-                from physics.measurements.results import plot_analysis
+                from physics.plotting.measurements import plot_analysis
 
                 with tempfile.TemporaryDirectory() as tmp:
                     plot_analysis(analysis, Path(tmp))

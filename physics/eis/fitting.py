@@ -1,4 +1,4 @@
-"""Fitting equivalent circuits to impedance spectra: single spectra, batches, plots.
+"""Fitting equivalent circuits to impedance spectra: single spectra and batches.
 
 The fit is a complex nonlinear least-squares problem: minimize
 sum_k [(Zfit_k - Z_k)' / s'_k]^2 + [(Zfit_k - Z_k)'' / s''_k]^2 over the circuit parameters,
@@ -33,7 +33,6 @@ from physics.eis.initial_guess import (
 from physics.eis.least_squares import ParamTransform, levenberg_marquardt, residual_weights
 from physics.eis.spectrum import Spectrum
 from physics.errors import AnalysisError, FitError
-from physics.plotting.eis import plot_fit
 
 __all__ = [
     "DEFAULT_CIRCUIT",
@@ -42,7 +41,6 @@ __all__ = [
     "fit_batch",
     "fit_spectrum",
     "initial_guess",
-    "plot_fit",
 ]
 
 #: Symmetric Na|NZSP|Na cell: bulk + grain-boundary arc + interface arc.

@@ -39,14 +39,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from physics.errors import AnalysisError
 
-__all__ = ["CCDResult", "CCDStep", "analyze_ccd", "plot_ccd"]
+__all__ = ["CCDResult", "CCDStep", "analyze_ccd"]
 
 _SIGN_AGREEMENT_NOISY = 0.8  # below: noise-like half cycle (healthy cells: ~1, noise: ~0.5)
 _SIGN_AGREEMENT_RANDOM = 0.6  # below over the whole first half cycle: shorted from the start
@@ -419,53 +418,3 @@ def analyze_ccd(
         cycles_per_step=int(cycles_per_step),
         half_cycle_s=float(half_cycle_s),
     )
-
-
-def plot_ccd(result: CCDResult, path: str | Path) -> Path:
-    """Plot voltage vs time with the current-density staircase and the detected short.
-
-    Args:
-        result: from :func:`analyze_ccd`.
-        path: image file to write (format from the extension).
-
-    Returns:
-        The path written.
-    """
-    from matplotlib.figure import Figure  # Agg canvas, no pyplot global state
-
-    path = Path(path)
-    t_h = result.time_s / 3600.0
-    fig = Figure(figsize=(8.0, 4.5))
-    ax = fig.subplots()
-    ax.plot(t_h, 1000.0 * result.voltage_v, lw=0.8, color="C0", label="voltage")
-    ax.set_xlabel("time (h)")
-    ax.set_ylabel("voltage (mV)", color="C0")
-    ax2 = ax.twinx()
-    ax2.step(t_h, np.abs(result.current_ma_cm2), where="post", color="0.5", lw=0.8)
-    ax2.set_ylabel("|current density| (mA/cm2)", color="0.4")
-    for s in result.steps:
-        on = np.nonzero(np.isclose(np.abs(result.current_ma_cm2), s.current_density_ma_cm2))[0]
-        if on.size:
-            ax2.annotate(
-                f"{s.current_density_ma_cm2:g}",
-                (t_h[on[0]], s.current_density_ma_cm2),
-                fontsize=7,
-                color="0.3",
-                va="bottom",
-            )
-    if result.short_time_s is not None:
-        ax.axvline(
-            result.short_time_s / 3600.0,
-            color="C3",
-            ls="--",
-            label=f"short at {result.short_time_s / 3600.0:.3g} h",
-        )
-        title = f"CCD = {result.ccd_ma_cm2:g} mA/cm2 (shorted)"
-    else:
-        title = f"CCD >= {result.ccd_ma_cm2:g} mA/cm2 (no short: censored)"
-    ax.set_title(title)
-    ax.legend(loc="upper left", fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    return path

@@ -28,7 +28,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,7 +39,6 @@ __all__ = [
     "PolarizationResult",
     "analyze_polarization",
     "decay_current_a",
-    "plot_polarization",
 ]
 
 _MIN_POINTS = 8
@@ -359,48 +357,3 @@ def analyze_polarization(
         thickness_cm=thickness_cm,
         area_cm2=area_cm2,
     )
-
-
-def plot_polarization(result: PolarizationResult, path: str | Path) -> Path:
-    """Plot |current| vs time (log time axis) with the fitted decay, Iss and I0; save to path.
-
-    Args:
-        result: from :func:`analyze_polarization`.
-        path: image file to write (format from the extension, e.g. ``.png``).
-
-    Returns:
-        The path written.
-    """
-    from matplotlib.figure import Figure  # Agg canvas, no pyplot global state
-
-    path = Path(path)
-    sign = 1.0 if result.voltage_v > 0 else -1.0
-    t = result.time_s
-    t_pos = t[t > 0]
-    grid = np.geomspace(t_pos.min(), t.max(), 400) if t_pos.size else t
-    fig = Figure(figsize=(6.4, 4.2))
-    ax = fig.subplots()
-    ax.plot(t_pos, sign * result.current_a[t > 0], ".", ms=3, color="0.3", label="measured")
-    ax.plot(
-        grid,
-        decay_current_a(grid, result.model, result.fit_params),
-        "-",
-        color="C0",
-        label=f"fit ({result.model})",
-    )
-    ax.axhline(result.iss_a, ls="--", color="C3", label=f"Iss = {result.iss_a:.3g} A (asymptote)")
-    ax.axhline(result.i0_a, ls=":", color="C2", label=f"I0 = {result.i0_a:.3g} A")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("time (s)")
-    ax.set_ylabel("|current| (A)")
-    state = "settled" if result.settled else "NOT settled"
-    ax.set_title(
-        f"DC polarization at {result.voltage_v:g} V: t_e = "
-        f"{result.electronic_fraction:.3g}, {state}"
-    )
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    return path

@@ -22,18 +22,17 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from physics.measurements.ccd import CCDResult, analyze_ccd, plot_ccd
-from physics.measurements.conductivity import ArrheniusFit, arrhenius_fit, conductivity_parts
 from physics.constants import NZSP_THEORETICAL_DENSITY_G_CM3
-from physics.errors import AnalysisError, FitError
-from physics.eis.fitting import FitResult, fit_spectrum, plot_fit
-from physics.measurements.polarization import PolarizationResult, analyze_polarization, plot_polarization
+from physics.eis.fitting import FitResult, fit_spectrum
 from physics.eis.spectrum import Spectrum
+from physics.errors import AnalysisError, FitError
+from physics.measurements.ccd import CCDResult, analyze_ccd
+from physics.measurements.conductivity import ArrheniusFit, arrhenius_fit, conductivity_parts
+from physics.measurements.polarization import PolarizationResult, analyze_polarization
 from physics.table import MEASUREMENT_COLUMNS
 
 __all__ = [
@@ -41,7 +40,6 @@ __all__ = [
     "SYMMETRIC_CIRCUIT",
     "ResultAnalysis",
     "analyze_result",
-    "plot_analysis",
 ]
 
 BLOCKING_CIRCUIT = "R0-p(R1,CPE1)-CPE2"
@@ -323,58 +321,3 @@ def _analyze_ccd(analysis: ResultAnalysis, checked: list) -> None:
         analysis.row["ccd_censored"] = ccd.censored
         analysis.notes.extend(f"ccd_staircase: {note}" for note in ccd.notes)
         return
-
-
-def plot_analysis(analysis: ResultAnalysis, out_dir: str | Path) -> list[Path]:
-    """Plot every part of an analysis into ``out_dir``; return the files written.
-
-    One Nyquist/Bode figure per impedance fit, the Arrhenius plot, the polarization decay
-    with its asymptote, and the CCD staircase with the detected short.
-    """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    stem = analysis.job_id.replace("/", "_")
-    paths: list[Path] = []
-    for key, fit in analysis.fits.items():
-        name = key.replace("@", "_").replace(".", "p")
-        paths.append(plot_fit(fit, out / f"{stem}_{name}.png", title=f"{analysis.job_id} {key}"))
-    if analysis.arrhenius is not None:
-        paths.append(
-            _plot_arrhenius(analysis.arrhenius, out / f"{stem}_arrhenius.png", analysis.job_id)
-        )
-    if analysis.polarization is not None:
-        paths.append(plot_polarization(analysis.polarization, out / f"{stem}_polarization.png"))
-    if analysis.ccd is not None:
-        paths.append(plot_ccd(analysis.ccd, out / f"{stem}_ccd.png"))
-    return paths
-
-
-def _plot_arrhenius(fit: ArrheniusFit, path: Path, title: str) -> Path:
-    """ln(sigma T) against 1000/T with the fitted line and Ea."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from physics.constants import BOLTZMANN_EV_PER_K, CELSIUS_TO_KELVIN
-
-    t_k = np.asarray(fit.temperature_c, dtype=float) + CELSIUS_TO_KELVIN
-    y = np.log(np.asarray(fit.sigma_s_cm) * t_k)
-    grid = np.linspace(t_k.min(), t_k.max(), 50)
-    line = np.log(fit.prefactor_s_k_cm) - fit.activation_energy_ev / (BOLTZMANN_EV_PER_K * grid)
-    fig, ax = plt.subplots(figsize=(5, 4))
-    ax.plot(1000 / t_k, y, "o", label="measured")
-    ax.plot(
-        1000 / grid,
-        line,
-        "-",
-        label=f"Ea = {fit.activation_energy_ev:.3f} ± {fit.activation_energy_stderr_ev:.3f} eV",
-    )
-    ax.set_xlabel("1000 / T (1/K)")
-    ax.set_ylabel("ln(σ T / (S K/cm))")
-    ax.set_title(f"{title}: Arrhenius")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path

@@ -16,11 +16,11 @@ from physics.eis.fitting import (
     fit_batch,
     fit_spectrum,
     initial_guess,
-    plot_fit,
 )
 from physics.eis.initial_guess import guess_vector
 from physics.eis.spectrum import Spectrum
 from physics.errors import AnalysisError, CircuitError, FitError
+from physics.plotting.eis import plot_fit
 
 _REPO = Path(__file__).resolve().parents[3]
 EXAMPLE = _REPO / "experiments" / "samples" / "example-result-x0.15-1050C.json"

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from physics.errors import AnalysisError
-from physics.measurements.ccd import CCDResult, CCDStep, analyze_ccd, plot_ccd
+from physics.measurements.ccd import CCDResult, CCDStep, analyze_ccd
+from physics.plotting.measurements import plot_ccd
 
 EXAMPLE = Path(__file__).resolve().parents[3] / ".." / "shared" / "cycler-example-result.json"
 PROTOCOL = {

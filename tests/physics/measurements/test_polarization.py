@@ -13,8 +13,8 @@ from physics.measurements.polarization import (
     PolarizationResult,
     analyze_polarization,
     decay_current_a,
-    plot_polarization,
 )
+from physics.plotting.measurements import plot_polarization
 
 EXAMPLE = Path(__file__).resolve().parents[3] / ".." / "shared" / "cycler-example-result.json"
 

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from physics.errors import AnalysisError
-from physics.measurements.results import analyze_result, plot_analysis
+from physics.measurements.results import analyze_result
+from physics.plotting.measurements import plot_analysis
 from physics.table import MEASUREMENT_COLUMNS, validate_table
 
 EXAMPLE = (
