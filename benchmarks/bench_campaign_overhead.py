@@ -26,10 +26,11 @@ from pathlib import Path
 
 from design.campaign.config import CampaignConfig
 from design.campaign.runner import CampaignRunner
-from design.campaign.session import PAPER_DATA, load_initial_data
+from design.campaign.session import load_initial_data
 from design.store import ledger
 from design.store.database import CampaignRecord, Store, dumps
 from design.tracking.campaign import CampaignTracker
+from experiments import paper_table_path
 from experiments.cycler.client import CyclerClient
 from experiments.simulator.process import running_simulator
 
@@ -72,7 +73,9 @@ def bench_overhead(args: argparse.Namespace, work: Path) -> None:
             plots=False,
             tracking_uri=uri,
         )
-        ledger.create_campaign(store, "overhead", config.to_json(), load_initial_data(PAPER_DATA))
+        ledger.create_campaign(
+            store, "overhead", config.to_json(), load_initial_data(paper_table_path())
+        )
         t0 = time.perf_counter()
         _runner(store, "overhead", client, uri, plots=False).run()
         print(
@@ -129,7 +132,9 @@ def bench_campaign(args: argparse.Namespace, work: Path) -> None:
             tracking_uri=uri,
         )
         t0 = time.perf_counter()
-        ledger.create_campaign(store, "small", config.to_json(), load_initial_data(PAPER_DATA))
+        ledger.create_campaign(
+            store, "small", config.to_json(), load_initial_data(paper_table_path())
+        )
         runner = _runner(store, "small", client, uri, plots=True)
         snap = runner.run()
         wall = time.perf_counter() - t0

@@ -28,8 +28,8 @@ from bench_campaigns import random_table as simulated_table
 
 from design.acquisition.batch import reference_point, suggest
 from experiments.worlds.landscapes import get_landscape, hypervolume
-from physics.schema import RecipeSpace
-from surrogate.base import OBJECTIVES, encode, to_model_space
+from physics.schema import OBJECTIVES, RecipeSpace
+from surrogate.base import encode, to_model_space
 
 
 def _true_objectives(land, recipes: np.ndarray) -> np.ndarray:

@@ -6,6 +6,14 @@
 - :mod:`experiments.cycler`: the cycler client, simulator and digital twin.
 """
 
-from experiments.worlds.landscapes import LANDSCAPES, get_landscape, paper_table_path
+from pathlib import Path
+
+from experiments.worlds.landscapes import LANDSCAPES, get_landscape
+
+
+def paper_table_path() -> Path:
+    """Path of the paper's measurement table, ``experiments/data/wang2022.csv``."""
+    return Path(__file__).resolve().parent / "data" / "wang2022.csv"
+
 
 __all__ = ["LANDSCAPES", "get_landscape", "paper_table_path"]

@@ -15,7 +15,8 @@ from physics.measurements.conductivity import arrhenius_fit, conductivity_s_cm
 from physics.measurements.polarization import PolarizationResult, analyze_polarization
 from physics.measurements.results import ResultAnalysis, analyze_result
 from physics.process.model import ProcessModel, ProcessParameters
-from physics.table import MEASUREMENT_COLUMNS, read_table, validate_table, write_table
+from physics.schema import MEASUREMENT_COLUMNS
+from physics.table import read_table, validate_table, write_table
 
 __all__ = [
     "MEASUREMENT_COLUMNS",

@@ -1,7 +1,13 @@
-"""The recipe space: bounds and furnace grid of (zbo_fraction, sinter_temperature_c, dwell_h).
+"""The schema every layer shares: recipe columns and space, table columns, the objectives.
 
-Built from a cycler service's capabilities (``recipe_space``) or from defaults that match
-the protocol's example. Every recipe the loop proposes lies on this grid.
+Cheap to import (numpy only). Units are in the names.
+
+- Recipes: ``(zbo_fraction, sinter_temperature_c, dwell_h)``; :class:`RecipeSpace` holds the
+  bounds and furnace grid, built from a cycler service's capabilities (``recipe_space``) or
+  from defaults that match the protocol's example. Every recipe the loop proposes lies on
+  this grid.
+- The measurement table, version 1 (``domain.md``): :data:`MEASUREMENT_COLUMNS`.
+- The design objectives: :data:`OBJECTIVES` and their direction :data:`MAXIMIZE`.
 """
 
 from __future__ import annotations
@@ -12,9 +18,55 @@ from typing import Any
 import numpy as np
 
 from physics.errors import ConfigError
-from physics.table import RECIPE_COLUMNS
 
-__all__ = ["Axis", "RecipeSpace"]
+__all__ = [
+    "DEFAULT_DWELL_H",
+    "MAXIMIZE",
+    "MEASUREMENT_COLUMNS",
+    "OBJECTIVES",
+    "PROPERTY_COLUMNS",
+    "RECIPE_COLUMNS",
+    "TABLE_VERSION",
+    "Axis",
+    "RecipeSpace",
+]
+
+TABLE_VERSION = 1
+
+RECIPE_COLUMNS: tuple[str, ...] = ("zbo_fraction", "sinter_temperature_c", "dwell_h")
+
+#: Dwell at the sintering temperature (h) where a recipe or a service names none.
+DEFAULT_DWELL_H = 6.0
+
+PROPERTY_COLUMNS: tuple[str, ...] = (
+    "relative_density",
+    "thickness_cm",
+    "sigma_total_ms_cm",
+    "sigma_bulk_ms_cm",
+    "sigma_gb_ms_cm",
+    "activation_energy_ev",
+    "electronic_fraction",
+    "r_int_ohm_cm2",
+    "ccd_ma_cm2",
+    "ccd_censored",
+)
+
+MEASUREMENT_COLUMNS: tuple[str, ...] = (
+    "sample_id",
+    *RECIPE_COLUMNS,
+    "status",
+    *PROPERTY_COLUMNS,
+    "source",
+)
+
+#: The design objectives, in the order every model and acquisition uses.
+OBJECTIVES: tuple[str, ...] = ("sigma_total_ms_cm", "ccd_ma_cm2", "electronic_fraction")
+#: Direction of each objective: conductivity and CCD up, electronic leakage down.
+MAXIMIZE: dict[str, bool] = {
+    "sigma_total_ms_cm": True,
+    "ccd_ma_cm2": True,
+    "electronic_fraction": False,
+}
 
 _REL_TOL = 1e-9
 
@@ -67,7 +119,7 @@ class RecipeSpace:
     sinter_temperature_c: Axis = field(
         default_factory=lambda: Axis("sinter_temperature_c", 900.0, 1300.0, 10.0)
     )
-    dwell_h: Axis = field(default_factory=lambda: Axis("dwell_h", 1.0, 24.0, 0.5, 6.0))
+    dwell_h: Axis = field(default_factory=lambda: Axis("dwell_h", 1.0, 24.0, 0.5, DEFAULT_DWELL_H))
     dwell_free: bool = False
 
     @classmethod
@@ -100,7 +152,7 @@ class RecipeSpace:
     @property
     def default_dwell_h(self) -> float:
         d = self.dwell_h.default
-        return self.dwell_h.snap(d if d is not None else 6.0)
+        return self.dwell_h.snap(d if d is not None else DEFAULT_DWELL_H)
 
     @property
     def bounds(self) -> np.ndarray:

@@ -15,42 +15,14 @@ import numpy as np
 import pandas as pd
 
 from physics.errors import DataError
+from physics.schema import MEASUREMENT_COLUMNS, PROPERTY_COLUMNS, RECIPE_COLUMNS
 
 __all__ = [
-    "MEASUREMENT_COLUMNS",
-    "PROPERTY_COLUMNS",
-    "RECIPE_COLUMNS",
-    "TABLE_VERSION",
     "empty_table",
     "read_table",
     "validate_table",
     "write_table",
 ]
-
-TABLE_VERSION = 1
-
-RECIPE_COLUMNS: tuple[str, ...] = ("zbo_fraction", "sinter_temperature_c", "dwell_h")
-
-PROPERTY_COLUMNS: tuple[str, ...] = (
-    "relative_density",
-    "thickness_cm",
-    "sigma_total_ms_cm",
-    "sigma_bulk_ms_cm",
-    "sigma_gb_ms_cm",
-    "activation_energy_ev",
-    "electronic_fraction",
-    "r_int_ohm_cm2",
-    "ccd_ma_cm2",
-    "ccd_censored",
-)
-
-MEASUREMENT_COLUMNS: tuple[str, ...] = (
-    "sample_id",
-    *RECIPE_COLUMNS,
-    "status",
-    *PROPERTY_COLUMNS,
-    "source",
-)
 
 _NUMERIC = (*RECIPE_COLUMNS, *(c for c in PROPERTY_COLUMNS if c != "ccd_censored"))
 

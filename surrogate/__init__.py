@@ -2,14 +2,17 @@
 
 ``make_surrogate("physics-gp")``: calibrated process model as prior mean + GP residual per
 objective; ``"gp"``: plain BoTorch GPs; ``"sobol"``: no model.
+
+The names below are loaded on first use, so ``import surrogate.base`` (strategy names,
+transforms) stays light and does not import torch.
 """
 
-from surrogate.base import OBJECTIVES, STRATEGIES, Prediction, Surrogate
-from surrogate.strategies import GPSurrogate, SobolSurrogate, make_surrogate
-from surrogate.validation import ValidationReport, holdout_validate, loo_validate
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __all__ = [
-    "OBJECTIVES",
     "STRATEGIES",
     "GPSurrogate",
     "Prediction",
@@ -20,3 +23,25 @@ __all__ = [
     "loo_validate",
     "make_surrogate",
 ]
+
+_WHERE = {
+    "STRATEGIES": "surrogate.base",
+    "Prediction": "surrogate.base",
+    "Surrogate": "surrogate.base",
+    "GPSurrogate": "surrogate.strategies",
+    "SobolSurrogate": "surrogate.strategies",
+    "make_surrogate": "surrogate.strategies",
+    "ValidationReport": "surrogate.validation",
+    "holdout_validate": "surrogate.validation",
+    "loo_validate": "surrogate.validation",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'surrogate' has no attribute {name!r}")
+    return getattr(importlib.import_module(_WHERE[name]), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -27,14 +27,12 @@ import numpy as np
 import pandas as pd
 
 from physics.errors import DataError
-from physics.table import RECIPE_COLUMNS, empty_table, validate_table
+from physics.schema import DEFAULT_DWELL_H, OBJECTIVES, RECIPE_COLUMNS, RecipeSpace
+from physics.table import empty_table, validate_table
 
 __all__ = [
     "DEFAULT_BOUNDS",
-    "DEFAULT_DWELL_H",
-    "MAXIMIZE",
     "NOISE_COLUMNS",
-    "OBJECTIVES",
     "STRATEGIES",
     "Prediction",
     "Surrogate",
@@ -46,22 +44,16 @@ __all__ = [
     "to_model_space",
 ]
 
-OBJECTIVES: tuple[str, ...] = ("sigma_total_ms_cm", "ccd_ma_cm2", "electronic_fraction")
+#: The surrogate strategies (``make_surrogate``), the first is the default.
 STRATEGIES: tuple[str, ...] = ("physics-gp", "gp", "sobol")
-MAXIMIZE: dict[str, bool] = {
-    "sigma_total_ms_cm": True,
-    "ccd_ma_cm2": True,
-    "electronic_fraction": False,
-}
 # Optional columns with the known measurement standard deviation of each objective (in the
 # objective's own units). They are not part of the measurement table: they are split off
 # before validation and used as fixed per-point noise.
 NOISE_COLUMNS: dict[str, str] = {name: f"{name}_sd" for name in OBJECTIVES}
 
-# Bounds of (zbo_fraction, sinter_temperature_c, dwell_h) used to normalize recipes; the
-# design layer passes its RecipeSpace's bounds (surrogate/ does not import design/).
-DEFAULT_BOUNDS = np.array([[0.0, 900.0, 1.0], [0.5, 1300.0, 24.0]])
-DEFAULT_DWELL_H = 6.0
+# Bounds of (zbo_fraction, sinter_temperature_c, dwell_h) used to normalize recipes when the
+# caller passes none (the design layer passes the cycler's RecipeSpace bounds).
+DEFAULT_BOUNDS = RecipeSpace().bounds
 
 _EPS = 1e-9
 _GH_X, _GH_W = np.polynomial.hermite_e.hermegauss(32)

@@ -15,14 +15,13 @@ import numpy as np
 import pandas as pd
 
 from physics.errors import DataError
-from physics.table import RECIPE_COLUMNS, write_table
-from surrogate.base import OBJECTIVES
+from physics.schema import DEFAULT_DWELL_H, OBJECTIVES, RECIPE_COLUMNS
+from physics.table import write_table
 
 __all__ = ["MODEL_FILE", "log_surrogate_model", "prediction_frame"]
 
 MODEL_FILE = Path(__file__).with_name("pyfunc_model.py")
 _REQUIREMENTS = ("torch", "botorch", "gpytorch", "mlflow", "numpy", "scipy", "pandas")
-_DEFAULT_DWELL_H = 6.0
 
 
 def prediction_frame(surrogate: Any, recipes: pd.DataFrame) -> pd.DataFrame:
@@ -44,7 +43,7 @@ def prediction_frame(surrogate: Any, recipes: pd.DataFrame) -> pd.DataFrame:
         raise DataError("predict needs a DataFrame with columns " + ", ".join(RECIPE_COLUMNS))
     frame = recipes.copy()
     if "dwell_h" not in frame.columns:
-        frame["dwell_h"] = _DEFAULT_DWELL_H
+        frame["dwell_h"] = DEFAULT_DWELL_H
     missing = [c for c in RECIPE_COLUMNS if c not in frame.columns]
     if missing:
         raise DataError(f"recipes lack column(s) {', '.join(missing)}")

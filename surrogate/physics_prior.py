@@ -36,7 +36,8 @@ import pandas as pd
 from physics.constants import PAPER_DOI
 from physics.errors import GBSError
 from physics.process.model import ProcessModel
-from surrogate.base import OBJECTIVES, to_model_space
+from physics.schema import OBJECTIVES
+from surrogate.base import to_model_space
 
 __all__ = ["MAX_FOLDS", "PhysicsPrior", "choose_physics_prior"]
 

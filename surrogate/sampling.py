@@ -24,7 +24,7 @@ import torch
 from botorch.sampling.qmc import NormalQMCEngine
 
 from physics.errors import ModelError
-from surrogate.base import MAXIMIZE, OBJECTIVES
+from physics.schema import MAXIMIZE, OBJECTIVES
 from surrogate.gp_models import DTYPE
 
 __all__ = ["ConditionalSampler", "GPPosteriorParts"]

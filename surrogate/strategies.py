@@ -28,10 +28,9 @@ import torch
 from botorch.models import ModelListGP
 
 from physics.errors import ConfigError, ModelError
+from physics.schema import DEFAULT_DWELL_H, OBJECTIVES
 from surrogate.base import (
     DEFAULT_BOUNDS,
-    DEFAULT_DWELL_H,
-    OBJECTIVES,
     STRATEGIES,
     Prediction,
     Surrogate,

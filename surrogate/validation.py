@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from physics.errors import DataError
-from surrogate.base import OBJECTIVES, Surrogate, split_noise_columns, to_model_space
+from physics.schema import OBJECTIVES
+from surrogate.base import Surrogate, split_noise_columns, to_model_space
 from surrogate.strategies import make_surrogate
 
 __all__ = ["ValidationReport", "holdout_validate", "loo_validate", "score"]

@@ -37,10 +37,10 @@ from botorch.utils.multi_objective.pareto import is_non_dominated
 from scipy.stats import qmc
 
 from physics.errors import ConfigError
-from physics.schema import RecipeSpace
-from physics.table import RECIPE_COLUMNS, empty_table, validate_table
-from surrogate import OBJECTIVES, make_surrogate
-from surrogate.base import MAXIMIZE, split_noise_columns, to_model_space
+from physics.schema import MAXIMIZE, OBJECTIVES, RECIPE_COLUMNS, RecipeSpace
+from physics.table import empty_table, validate_table
+from surrogate import make_surrogate
+from surrogate.base import split_noise_columns, to_model_space
 from surrogate.sampling import ConditionalSampler, GPPosteriorParts
 
 __all__ = [

@@ -9,11 +9,11 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from physics.errors import ConfigError
-from physics.table import PROPERTY_COLUMNS
+from physics.schema import PROPERTY_COLUMNS
+from surrogate.base import STRATEGIES
 
 __all__ = [
     "CONFIG_VERSION",
-    "STRATEGIES",
     "THRESHOLD_NAMES",
     "CampaignConfig",
     "parse_thresholds",
@@ -21,7 +21,6 @@ __all__ = [
 ]
 
 CONFIG_VERSION = 1
-STRATEGIES = ("physics-gp", "gp", "sobol")
 THRESHOLD_NAMES = tuple(c for c in PROPERTY_COLUMNS if c != "ccd_censored")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 

@@ -18,11 +18,12 @@ from rich.console import Console
 
 from design.campaign.config import CampaignConfig
 from design.campaign.runner import default_proposer
-from design.campaign.session import PAPER_DATA, load_initial_data, start_campaign
+from design.campaign.session import load_initial_data, start_campaign
 from design.reporting.progress import CampaignDisplay, status_table
 from design.reporting.snapshot import CampaignSnapshot
 from design.store.database import Store, resolve_db_url
 from design.store.ledger import measurement_table
+from experiments import paper_table_path
 from physics.schema import RecipeSpace
 
 __all__ = ["DemoResult", "run_demo", "ui_command_for"]
@@ -84,7 +85,7 @@ def run_demo(
     uri = resolve_tracking_uri(tracking_uri or os.environ.get("MLFLOW_TRACKING_URI"))
     name = f"demo-{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
     token = secrets.token_urlsafe(24)
-    initial = load_initial_data(PAPER_DATA)
+    initial = load_initial_data(paper_table_path())
     console.print(
         f"Starting the cycler simulator and campaign [bold]{name}[/bold] "
         f"({n_experiments} experiments, batches of {batch_size}, {strategy})."
@@ -99,7 +100,7 @@ def run_demo(
             batch_size=batch_size,
             strategy=strategy,
             seed=seed,
-            initial_data=str(PAPER_DATA),
+            initial_data=str(paper_table_path()),
             poll_interval_s=0.2,
             poll_max_s=2.0,
             tracking_uri=uri,

@@ -20,9 +20,7 @@ from design.store import ledger
 from design.store.database import CampaignRecord, Store, dumps, get_record
 from physics.table import read_table
 
-__all__ = ["PAPER_DATA", "load_initial_data", "resume_campaign", "start_campaign"]
-
-PAPER_DATA = Path(__file__).resolve().parents[2] / "experiments" / "data" / "wang2022.csv"
+__all__ = ["load_initial_data", "resume_campaign", "start_campaign"]
 
 
 def load_initial_data(path: str | Path | None) -> pd.DataFrame | None:

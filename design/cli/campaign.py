@@ -110,13 +110,14 @@ def run(
 ) -> None:
     """Start a campaign: propose, submit, poll, ingest, refit until BUDGET experiments are done."""
     from design.campaign.config import CampaignConfig, parse_thresholds
-    from design.campaign.session import PAPER_DATA, load_initial_data, start_campaign
+    from design.campaign.session import load_initial_data, start_campaign
     from design.tracking.store import default_tracking_uri
+    from experiments import paper_table_path
     from physics.errors import ConfigError
 
     if initial_data is not None and no_initial_data:
         raise ConfigError("--initial-data and --no-initial-data exclude each other")
-    source = None if no_initial_data else (initial_data or PAPER_DATA)
+    source = None if no_initial_data else (initial_data or paper_table_path())
     chosen_uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri()
     config = CampaignConfig(
         name=campaign,

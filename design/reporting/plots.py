@@ -13,8 +13,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from physics.schema import RecipeSpace
-from surrogate import OBJECTIVES
+from physics.schema import OBJECTIVES, RecipeSpace
 
 __all__ = ["plot_pareto", "plot_posterior_maps"]
 

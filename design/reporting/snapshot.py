@@ -11,7 +11,8 @@ import pandas as pd
 
 from design.store.database import Store
 from design.store.ledger import job_counts, measurement_table
-from physics.table import RECIPE_COLUMNS, write_table
+from physics.schema import RECIPE_COLUMNS
+from physics.table import write_table
 
 __all__ = [
     "CampaignSnapshot",

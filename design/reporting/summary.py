@@ -82,7 +82,8 @@ def plot_progress(store: Store, name: str, path: Path) -> Path:
 
 def _table_from_rows(frame: pd.DataFrame) -> pd.DataFrame:
     """Validate a frame of stored rows as a measurement table."""
-    from physics.table import MEASUREMENT_COLUMNS, validate_table
+    from physics.schema import MEASUREMENT_COLUMNS
+    from physics.table import validate_table
 
     return validate_table(frame.reindex(columns=list(MEASUREMENT_COLUMNS)), name="campaign table")
 

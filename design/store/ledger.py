@@ -41,7 +41,8 @@ from design.store.database import (
     utcnow,
 )
 from physics.errors import CampaignError
-from physics.table import MEASUREMENT_COLUMNS, empty_table, validate_table
+from physics.schema import MEASUREMENT_COLUMNS
+from physics.table import empty_table, validate_table
 
 __all__ = [
     "LIVE_JOB_STATUSES",

@@ -25,7 +25,7 @@ from design.store.database import (
     get_record,
     loads,
 )
-from physics.table import PROPERTY_COLUMNS, RECIPE_COLUMNS
+from physics.schema import PROPERTY_COLUMNS, RECIPE_COLUMNS
 
 __all__ = ["RunContext", "finite_or_none", "log_experiment_run", "log_iteration_run", "now_ms"]
 

@@ -21,7 +21,6 @@ and :func:`hypervolume` / :meth:`Landscape.relative_hypervolume`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,6 +30,7 @@ from physics.constants import NZSP_THEORETICAL_DENSITY_G_CM3
 from physics.errors import ConfigError
 from physics.process.model import PROPERTY_KEYS, ProcessModel, ProcessParameters
 from physics.process.parameters.wang2022 import WANG2022
+from physics.schema import DEFAULT_DWELL_H
 
 __all__ = [
     "FEASIBLE_P_CRACK",
@@ -42,7 +42,6 @@ __all__ = [
     "default_grid",
     "get_landscape",
     "hypervolume",
-    "paper_table_path",
     "pareto_mask",
 ]
 
@@ -83,11 +82,6 @@ _DESCRIPTIONS = {
 }
 
 
-def paper_table_path() -> Path:
-    """Path of the paper's measurement table, ``experiments/data/wang2022.csv``."""
-    return Path(__file__).resolve().parents[1] / "data" / "wang2022.csv"
-
-
 @dataclass(frozen=True)
 class Pellet:
     """One simulated pellet after sintering (NaN properties when it cracked).
@@ -122,7 +116,7 @@ class ParetoFront:
     objectives: np.ndarray
 
 
-def default_grid(dwell_h: float = 6.0) -> np.ndarray:
+def default_grid(dwell_h: float = DEFAULT_DWELL_H) -> np.ndarray:
     """The cycler's recipe grid at a fixed dwell: x 0..0.5 step 0.01, T 900..1300 step 10 C.
 
     Returns:
@@ -212,7 +206,7 @@ class Landscape:
         return f"Landscape({self.name!r})"
 
     def true_properties(
-        self, zbo_fraction: Any, sinter_temperature_c: Any, dwell_h: Any = 6.0
+        self, zbo_fraction: Any, sinter_temperature_c: Any, dwell_h: Any = DEFAULT_DWELL_H
     ) -> dict[str, np.ndarray]:
         """Noiseless properties, keys :data:`~physics.process.model.PROPERTY_KEYS`, broadcast."""
         pred = self.model.predict(
@@ -308,7 +302,7 @@ class Landscape:
         if g.ndim != 2 or g.shape[1] not in (2, 3):
             raise ConfigError(f"grid must have shape (n, 2) or (n, 3), got {g.shape}")
         if g.shape[1] == 2:
-            g = np.column_stack([g, np.full(len(g), 6.0)])
+            g = np.column_stack([g, np.full(len(g), DEFAULT_DWELL_H)])
         return g, self.true_properties(g[:, 0], g[:, 1], g[:, 2])
 
     def best_sigma_total_ms_cm(self, grid: np.ndarray | None = None) -> float:
@@ -353,7 +347,11 @@ class Landscape:
 
 def _recipe_values(recipe: dict[str, Any]) -> tuple[float, float, float]:
     values = []
-    for key, default in (("zbo_fraction", None), ("sinter_temperature_c", None), ("dwell_h", 6.0)):
+    for key, default in (
+        ("zbo_fraction", None),
+        ("sinter_temperature_c", None),
+        ("dwell_h", DEFAULT_DWELL_H),
+    ):
         raw = recipe.get(key, default) if isinstance(recipe, dict) else None
         if raw is None:
             raise ConfigError(f"recipe needs {key!r}; got {recipe!r}")

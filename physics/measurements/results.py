@@ -33,7 +33,7 @@ from physics.errors import AnalysisError, FitError
 from physics.measurements.ccd import CCDResult, analyze_ccd
 from physics.measurements.conductivity import ArrheniusFit, arrhenius_fit, conductivity_parts
 from physics.measurements.polarization import PolarizationResult, analyze_polarization
-from physics.table import MEASUREMENT_COLUMNS
+from physics.schema import MEASUREMENT_COLUMNS
 
 __all__ = [
     "BLOCKING_CIRCUIT",

@@ -30,9 +30,9 @@ from physics.errors import CalibrationError
 from physics.process.model import ProcessModel
 from physics.process.parameters.process_parameters import ProcessParameters
 from physics.process.parameters.wang2022 import PAPER_LOWER_BOUNDS
+from physics.schema import DEFAULT_DWELL_H
 
 __all__ = [
-    "DEFAULT_DWELL_H",
     "DEFAULT_FREE",
     "DEFAULT_PRIOR_WEIGHT",
     "PROPERTY_SCALES",
@@ -42,7 +42,6 @@ __all__ = [
 ]
 
 #: Dwell assumed for rows whose ``dwell_h`` is empty (the cycler's default, h).
-DEFAULT_DWELL_H = 6.0
 
 #: Weight of the pull towards the starting parameters (per unit of the normalized range).
 DEFAULT_PRIOR_WEIGHT = 0.5

@@ -37,6 +37,7 @@ import numpy as np
 from physics.constants import BOLTZMANN_EV_PER_K, CELSIUS_TO_KELVIN
 from physics.errors import ConfigError
 from physics.process.parameters.process_parameters import ProcessParameters
+from physics.schema import DEFAULT_DWELL_H
 
 __all__ = [
     "PROPERTY_KEYS",
@@ -138,7 +139,7 @@ class ProcessModel:
         return f"ProcessModel({self.params!r})"
 
     def predict(
-        self, zbo_fraction: Any, sinter_temperature_c: Any, dwell_h: Any = 6.0
+        self, zbo_fraction: Any, sinter_temperature_c: Any, dwell_h: Any = DEFAULT_DWELL_H
     ) -> dict[str, Any]:
         """Properties of the recipe(s), broadcasting the three inputs.
 
@@ -159,7 +160,7 @@ class ProcessModel:
         return out
 
     def intermediates(
-        self, zbo_fraction: Any, sinter_temperature_c: Any, dwell_h: Any = 6.0
+        self, zbo_fraction: Any, sinter_temperature_c: Any, dwell_h: Any = DEFAULT_DWELL_H
     ) -> dict[str, Any]:
         """Internal state variables (for plots and tests): sealing coverage, Na loss, etc."""
         xp, (x, t_c, t_h) = _namespace(zbo_fraction, sinter_temperature_c, dwell_h)

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
+from experiments import paper_table_path
 from physics.errors import CalibrationError
 from physics.process.calibration import calibrate
 from physics.process.model import ProcessModel
+from physics.schema import OBJECTIVES
 from surrogate import holdout_validate, make_surrogate
-from surrogate.base import OBJECTIVES
 from surrogate.physics_prior import MAX_FOLDS, choose_physics_prior
 from tests.surrogate.data import simulated_table, table_from_recipes
 
 RECIPE = ["zbo_fraction", "sinter_temperature_c", "dwell_h"]
-PAPER_CSV = Path(__file__).resolve().parents[2] / "experiments" / "data" / "wang2022.csv"
+PAPER_CSV = paper_table_path()
 
 
 def _recalibrate(table: pd.DataFrame, start=None) -> ProcessModel:

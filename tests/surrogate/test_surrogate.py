@@ -8,7 +8,8 @@ import pytest
 from gpytorch.likelihoods import FixedNoiseGaussianLikelihood
 
 from physics.errors import ConfigError, DataError, ModelError
-from surrogate import OBJECTIVES, STRATEGIES, make_surrogate
+from physics.schema import OBJECTIVES
+from surrogate import STRATEGIES, make_surrogate
 from surrogate.base import backtransform, to_model_space
 from tests.surrogate.data import simulated_table, table_from_recipes
 

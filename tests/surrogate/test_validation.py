@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from physics.errors import DataError
-from surrogate import OBJECTIVES, holdout_validate, loo_validate, make_surrogate
+from physics.schema import OBJECTIVES
+from surrogate import holdout_validate, loo_validate, make_surrogate
 from surrogate.validation import score
 from tests.surrogate.data import simulated_table
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from physics.table import MEASUREMENT_COLUMNS
+from physics.schema import MEASUREMENT_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = ROOT / "experiments" / "samples" / "example-result-x0.15-1050C.json"

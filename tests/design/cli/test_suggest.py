@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from design.cli.app import app, main
-from surrogate import OBJECTIVES
+from physics.schema import OBJECTIVES
 from tests.surrogate.data import simulated_table
 
 RECIPE = ("zbo_fraction", "sinter_temperature_c", "dwell_h")

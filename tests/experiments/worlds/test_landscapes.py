@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+from experiments import paper_table_path
 from experiments.worlds.landscapes import (
     HV_REFERENCE_POINT,
     LANDSCAPES,
@@ -15,7 +16,6 @@ from experiments.worlds.landscapes import (
     default_grid,
     get_landscape,
     hypervolume,
-    paper_table_path,
     pareto_mask,
 )
 from physics.errors import ConfigError

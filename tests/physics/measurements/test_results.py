@@ -13,7 +13,8 @@ import pytest
 from physics.errors import AnalysisError
 from physics.measurements.results import analyze_result
 from physics.plotting.measurements import plot_analysis
-from physics.table import MEASUREMENT_COLUMNS, validate_table
+from physics.schema import MEASUREMENT_COLUMNS
+from physics.table import validate_table
 
 EXAMPLE = (
     Path(__file__).resolve().parents[3]

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
+from experiments import paper_table_path
 from physics.errors import CalibrationError
 from physics.process.calibration import (
     DEFAULT_FREE,
@@ -18,9 +17,10 @@ from physics.process.calibration import (
 from physics.process.model import ProcessModel, ProcessParameters
 from physics.process.parameters import WANG2022, WANG2022_PRIOR
 from physics.process.parameters.wang2022 import PAPER_LOWER_BOUNDS
-from physics.table import MEASUREMENT_COLUMNS, read_table
+from physics.schema import MEASUREMENT_COLUMNS
+from physics.table import read_table
 
-PAPER_CSV = Path(__file__).resolve().parents[3] / "experiments" / "data" / "wang2022.csv"
+PAPER_CSV = paper_table_path()
 
 # The paper's numbers (Wang et al. 2022, 1000 C): x -> value.
 PAPER_SIGMA_TOTAL = {0.0: 0.53, 0.1: 1.19, 0.2: 1.58, 0.3: 1.13}
