@@ -1,8 +1,12 @@
-"""The project's exceptions: one base class and specific subclasses.
+"""The base error of the project and the errors of the physics layer.
 
 Every error a user can cause (a bad file, a bad recipe, a misbehaving service) is a
 :class:`GBSError`; the CLI prints its message on one line and exits non-zero, without a
 traceback. Messages name the offending value and, where there are any, the valid choices.
+
+Each layer owns its errors, all subclasses of :class:`GBSError`: this module (files, tables,
+fits, analyses, calibration, configuration values), :mod:`surrogate.errors`,
+:mod:`experiments.cycler.errors` and :mod:`design.errors`.
 """
 
 from __future__ import annotations
@@ -10,19 +14,12 @@ from __future__ import annotations
 __all__ = [
     "AnalysisError",
     "CalibrationError",
-    "CampaignError",
     "CircuitError",
     "ConfigError",
-    "CyclerAuthError",
-    "CyclerError",
-    "CyclerProtocolError",
-    "CyclerRejectedError",
-    "CyclerUnavailableError",
     "DataError",
     "FileFormatError",
     "FitError",
     "GBSError",
-    "ModelError",
 ]
 
 
@@ -56,38 +53,5 @@ class CalibrationError(GBSError):
     """The process model cannot be calibrated on the given table."""
 
 
-class ModelError(GBSError):
-    """A surrogate was used before fitting, or cannot be fitted on the given data."""
-
-
 class ConfigError(GBSError, ValueError):
     """A command-line option or configuration value is invalid."""
-
-
-class CampaignError(GBSError):
-    """A campaign cannot be created, resumed or continued."""
-
-
-class CyclerError(GBSError):
-    """Base class of errors talking to a cycler service."""
-
-
-class CyclerAuthError(CyclerError):
-    """The service refused the token (HTTP 401)."""
-
-
-class CyclerRejectedError(CyclerError):
-    """The service rejected the request (HTTP 400/404/409): retrying will not help."""
-
-    def __init__(self, message: str, status_code: int, code: str | None = None) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.code = code
-
-
-class CyclerUnavailableError(CyclerError):
-    """The service stayed unreachable or busy after all retries."""
-
-
-class CyclerProtocolError(CyclerError):
-    """The service answered something the protocol does not allow (garbage, NaN, wrong type)."""

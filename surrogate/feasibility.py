@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import cho_factor, cho_solve, solve_triangular
 
-from physics.errors import ModelError
+from surrogate.errors import ModelError
 
 __all__ = ["FeasibilityClassifier"]
 

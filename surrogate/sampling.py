@@ -23,8 +23,8 @@ import numpy as np
 import torch
 from botorch.sampling.qmc import NormalQMCEngine
 
-from physics.errors import ModelError
 from physics.schema import MAXIMIZE, OBJECTIVES
+from surrogate.errors import ModelError
 from surrogate.gp_models import DTYPE
 
 __all__ = ["ConditionalSampler", "GPPosteriorParts"]

@@ -27,7 +27,7 @@ import pandas as pd
 import torch
 from botorch.models import ModelListGP
 
-from physics.errors import ConfigError, ModelError
+from physics.errors import ConfigError
 from physics.schema import DEFAULT_DWELL_H, OBJECTIVES
 from surrogate.base import (
     DEFAULT_BOUNDS,
@@ -40,6 +40,7 @@ from surrogate.base import (
     split_noise_columns,
     to_model_space,
 )
+from surrogate.errors import ModelError
 from surrogate.feasibility import FeasibilityClassifier
 from surrogate.gp_models import DTYPE, PhysicsMean, fit_objective_gp, prior_model
 from surrogate.physics_prior import PhysicsPrior, choose_physics_prior

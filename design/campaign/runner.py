@@ -31,18 +31,19 @@ import pandas as pd
 
 from design.campaign.config import CampaignConfig
 from design.campaign.proposer import Proposed, Proposer, default_analyzer, default_proposer
+from design.errors import CampaignError
 from design.reporting.snapshot import CampaignSnapshot, snapshot
 from design.store import ledger
 from design.store.database import CampaignRecord, JobRecord, Store, get_record, loads
 from design.store.lease import acquire_lease, dead_owners, release_lease, this_owner
-from physics.errors import (
-    CampaignError,
+from design.store.states import CampaignStatus, JobStatus, ProposalStatus
+from experiments.cycler.errors import (
     CyclerAuthError,
     CyclerProtocolError,
     CyclerRejectedError,
     CyclerUnavailableError,
-    GBSError,
 )
+from physics.errors import GBSError
 from physics.schema import RecipeSpace
 from physics.table import validate_table
 
@@ -113,14 +114,14 @@ class CampaignRunner:
                 f"the cycler service at {self.config.cycler_url} refused the token ({exc}); "
                 "set CYCLER_TOKEN and run `gbs campaign resume " + self.name + "`"
             )
-            ledger.set_campaign_status(self.store, self.record.id, "stopped", msg)
+            ledger.set_campaign_status(self.store, self.record.id, CampaignStatus.STOPPED, msg)
             raise CampaignError(msg) from exc
         except CyclerUnavailableError as exc:
             msg = (
                 f"the cycler service at {self.config.cycler_url} stayed unreachable ({exc}); "
                 f"everything received is stored: run `gbs campaign resume {self.name}` later"
             )
-            ledger.set_campaign_status(self.store, self.record.id, "stopped", msg)
+            ledger.set_campaign_status(self.store, self.record.id, CampaignStatus.STOPPED, msg)
             raise CampaignError(msg) from exc
         finally:
             if self.tracker is not None:
@@ -132,7 +133,7 @@ class CampaignRunner:
         self.space = RecipeSpace.from_capabilities(caps.raw)
         self.density = float(caps.theoretical_density_g_cm3)
         self.capacity = int(self.config.batch_size or caps.max_concurrent_jobs)
-        ledger.set_campaign_status(self.store, self.record.id, "active")
+        ledger.set_campaign_status(self.store, self.record.id, CampaignStatus.ACTIVE)
         if self.tracker is not None:
             self.tracker.start(self.store, self.record, self.config)
         self._reconcile()
@@ -155,7 +156,7 @@ class CampaignRunner:
                 self.sleep(interval)
                 self.slept_s += time.perf_counter() - t_sleep
                 interval = min(interval * 1.5, self.config.poll_max_s)
-        ledger.set_campaign_status(self.store, self.record.id, "done", "budget spent")
+        ledger.set_campaign_status(self.store, self.record.id, CampaignStatus.DONE, "budget spent")
         final = self._report()
         if self.tracker is not None:
             self.tracker.finish(final, store=self.store, space=self.space)
@@ -178,7 +179,9 @@ class CampaignRunner:
 
     def _finished(self) -> bool:
         props = self.store.proposals(self.record.id)
-        return len(props) >= self.config.budget and all(p.status != "open" for p in props)
+        return len(props) >= self.config.budget and all(
+            p.status != ProposalStatus.OPEN for p in props
+        )
 
     # -- reconcile, submit, poll ---------------------------------------------------------
     def _reconcile(self) -> None:
@@ -192,17 +195,19 @@ class CampaignRunner:
                 f"this database did not create ({', '.join(orphans[:5])}); they are ignored",
                 file=sys.stderr,
             )
-        for job in self.store.jobs(self.record.id, statuses=("created", "submitted")):
+        for job in self.store.jobs(
+            self.record.id, statuses=(JobStatus.CREATED, JobStatus.SUBMITTED)
+        ):
             seen = remote.get(job.idempotency_key)
             if seen is None:
                 continue
-            if job.status == "created":
+            if job.status == JobStatus.CREATED:
                 ledger.mark_submitted(self.store, job.id, seen.job_id, seen.status)
             elif seen.status in ("queued", "running") and seen.status != job.service_status:
                 ledger.set_service_status(self.store, job.id, seen.status)
 
     def _submit_created(self) -> bool:
-        jobs = self.store.jobs(self.record.id, statuses=("created",))
+        jobs = self.store.jobs(self.record.id, statuses=(JobStatus.CREATED,))
         for job in jobs:
             body = job.request
             try:
@@ -225,7 +230,7 @@ class CampaignRunner:
 
     def _poll(self) -> bool:
         changed = False
-        for job in self.store.jobs(self.record.id, statuses=("submitted",)):
+        for job in self.store.jobs(self.record.id, statuses=(JobStatus.SUBMITTED,)):
             try:
                 remote = self.client.get_job(job.job_id)
             except CyclerRejectedError as exc:
@@ -300,7 +305,7 @@ class CampaignRunner:
 
     # -- ingest -------------------------------------------------------------------------
     def _ingest_fetched(self) -> bool:
-        jobs = self.store.jobs(self.record.id, statuses=("fetched",))
+        jobs = self.store.jobs(self.record.id, statuses=(JobStatus.FETCHED,))
         if not jobs:
             return self._track_untracked()
         raws = {
@@ -336,7 +341,7 @@ class CampaignRunner:
         """Log finished experiments MLflow has not seen (after a crash between DB and MLflow)."""
         if self.tracker is None:
             return False
-        for job in self.store.jobs(self.record.id, statuses=("done", "cracked")):
+        for job in self.store.jobs(self.record.id, statuses=(JobStatus.DONE, JobStatus.CRACKED)):
             if not job.tracked:
                 self.tracker.log_experiment(self.store, job.id, None, None)
         return False
@@ -344,7 +349,7 @@ class CampaignRunner:
     # -- propose ------------------------------------------------------------------------
     def _propose(self) -> bool:
         props = self.store.proposals(self.record.id)
-        open_props = [p for p in props if p.status == "open"]
+        open_props = [p for p in props if p.status == ProposalStatus.OPEN]
         room = min(self.capacity - len(open_props), self.config.budget - len(props))
         if room <= 0:
             return False

@@ -48,12 +48,9 @@ def _display(enabled: bool):
 
 
 def _interrupted(name: str) -> Exception:
-    from physics.errors import CampaignError
+    from design.errors import CampaignInterruptedError
 
-    class CampaignInterrupted(CampaignError):
-        exit_code = 130
-
-    return CampaignInterrupted(
+    return CampaignInterruptedError(
         f"stopped; everything received is stored. Continue with: gbs campaign resume {name}"
     )
 

@@ -11,6 +11,7 @@ import pandas as pd
 
 from design.store.database import Store
 from design.store.ledger import job_counts, measurement_table
+from design.store.states import JobStatus, ProposalStatus
 from physics.schema import RECIPE_COLUMNS
 from physics.table import write_table
 
@@ -120,7 +121,7 @@ def snapshot(store: Store, name: str, *, with_metrics: bool = True) -> CampaignS
         )
     reasons = [
         f"{j.job_id or j.idempotency_key}: {j.error_message}"
-        for j in store.jobs(rec.id, statuses=("rejected",))
+        for j in store.jobs(rec.id, statuses=(JobStatus.REJECTED,))
     ]
     return CampaignSnapshot(
         name=name,
@@ -128,8 +129,8 @@ def snapshot(store: Store, name: str, *, with_metrics: bool = True) -> CampaignS
         message=rec.message,
         budget=int(config["budget"]),
         proposals=len(props),
-        proposals_open=sum(p.status == "open" for p in props),
-        proposals_abandoned=sum(p.status == "abandoned" for p in props),
+        proposals_open=sum(p.status == ProposalStatus.OPEN for p in props),
+        proposals_abandoned=sum(p.status == ProposalStatus.ABANDONED for p in props),
         experiments_done=len(done_rows),
         jobs=job_counts(store, rec.id),
         metrics=metrics,

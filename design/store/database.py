@@ -47,7 +47,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
-from physics.errors import CampaignError, ConfigError
+from design.errors import CampaignError
+from design.store.states import CampaignStatus, JobStatus, ProposalStatus
+from physics.errors import ConfigError
 
 __all__ = [
     "DEFAULT_DB_PATH",
@@ -117,7 +119,7 @@ class CampaignRecord(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     config_json: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(32), default="active")
+    status: Mapped[str] = mapped_column(String(32), default=CampaignStatus.ACTIVE)
     message: Mapped[str | None] = mapped_column(Text, nullable=True)
     mlflow_run_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     mlflow_experiment_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
@@ -157,7 +159,7 @@ class ProposalRecord(Base):
     recipe_json: Mapped[str] = mapped_column(Text)
     prediction_json: Mapped[str] = mapped_column(Text, default="{}")
     acquisition_value: Mapped[float | None] = mapped_column(Float, nullable=True)
-    status: Mapped[str] = mapped_column(String(32), default="open")  # open | done | abandoned
+    status: Mapped[str] = mapped_column(String(32), default=ProposalStatus.OPEN)
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -185,7 +187,7 @@ class JobRecord(Base):
     idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
     request_json: Mapped[str] = mapped_column(Text)
     job_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
-    status: Mapped[str] = mapped_column(String(32), default="created", index=True)
+    status: Mapped[str] = mapped_column(String(32), default=JobStatus.CREATED, index=True)
     service_status: Mapped[str | None] = mapped_column(String(32), nullable=True)
     post_attempts: Mapped[int] = mapped_column(Integer, default=0)
     fetch_errors: Mapped[int] = mapped_column(Integer, default=0)

@@ -13,8 +13,8 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
+from design.errors import CampaignError
 from design.store.database import CampaignRecord, Store, utcnow
-from physics.errors import CampaignError
 
 __all__ = ["acquire_lease", "dead_owners", "release_lease", "this_owner"]
 

@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from design.errors import CampaignError
 from design.store.database import (
     CampaignRecord,
     IterationRecord,
@@ -40,12 +41,11 @@ from design.store.database import (
     loads,
     utcnow,
 )
-from physics.errors import CampaignError
+from design.store.states import LIVE_JOB_STATUSES, CampaignStatus, JobStatus, ProposalStatus
 from physics.schema import MEASUREMENT_COLUMNS
 from physics.table import empty_table, validate_table
 
 __all__ = [
-    "LIVE_JOB_STATUSES",
     "add_proposals",
     "create_campaign",
     "job_counts",
@@ -63,8 +63,6 @@ __all__ = [
     "store_result",
 ]
 
-LIVE_JOB_STATUSES = ("created", "submitted", "fetched")
-
 
 def new_key(campaign: str, proposal_id: int, attempt: int) -> str:
     """A fresh idempotency key (at most 128 characters), readable and globally unique."""
@@ -81,7 +79,7 @@ def create_campaign(
     """
     try:
         with store.transaction() as s:
-            rec = CampaignRecord(name=name, config_json=dumps(config), status="active")
+            rec = CampaignRecord(name=name, config_json=dumps(config), status=CampaignStatus.ACTIVE)
             s.add(rec)
             s.flush()
             if initial_rows is not None and len(initial_rows):
@@ -170,7 +168,7 @@ def _new_job(
         attempt=attempt,
         idempotency_key=new_key(campaign.name, proposal.id, attempt),
         request_json=dumps(body),
-        status="created",
+        status=JobStatus.CREATED,
     )
     s.add(job)
     s.flush()
@@ -189,8 +187,8 @@ def mark_submitted(store: Store, job_pk: int, job_id: str, service_status: str) 
                 )
             rec.job_id, rec.service_status, rec.updated_at = job_id, service_status, utcnow()
             rec.post_attempts += 1
-            if rec.status == "created":
-                rec.status = "submitted"
+            if rec.status == JobStatus.CREATED:
+                rec.status = JobStatus.SUBMITTED
     except IntegrityError as exc:
         raise CampaignError(
             f"service job {job_id} is already recorded for another key: refusing to ingest it twice"
@@ -201,7 +199,7 @@ def reset_to_created(store: Store, job_pk: int, reason: str) -> None:
     """The service forgot a job (404): send the same key and body again."""
     with store.transaction() as s:
         rec = get_record(s, JobRecord, job_pk)
-        rec.job_id, rec.status, rec.service_status = None, "created", None
+        rec.job_id, rec.status, rec.service_status = None, JobStatus.CREATED, None
         rec.error_message, rec.updated_at = reason, utcnow()
 
 
@@ -216,13 +214,13 @@ def store_result(store: Store, job_pk: int, raw: dict[str, Any]) -> None:
     """Store the raw result durably; the job becomes ``fetched`` (analysed next)."""
     with store.transaction() as s:
         rec = get_record(s, JobRecord, job_pk)
-        if rec.status != "submitted":
+        if rec.status != JobStatus.SUBMITTED:
             return
         exists = s.scalar(select(ResultRecord.id).where(ResultRecord.job_pk == job_pk))
         if exists is None:
             # verbatim (NaN kept as the non-standard literal), so a set-aside result can be inspected
             s.add(ResultRecord(job_pk=job_pk, job_id=rec.job_id, raw_json=json.dumps(raw)))
-        rec.status, rec.service_status, rec.updated_at = "fetched", "succeeded", utcnow()
+        rec.status, rec.service_status, rec.updated_at = JobStatus.FETCHED, "succeeded", utcnow()
 
 
 def record_row(store: Store, job_pk: int, row: dict[str, Any], notes: list[str]) -> bool:
@@ -237,7 +235,7 @@ def record_row(store: Store, job_pk: int, row: dict[str, Any], notes: list[str])
     try:
         with store.transaction() as s:
             rec = get_record(s, JobRecord, job_pk)
-            if rec.status in ("done", "cracked"):
+            if rec.status in (JobStatus.DONE, JobStatus.CRACKED):
                 return False
             s.add(
                 RowRecord(
@@ -251,10 +249,10 @@ def record_row(store: Store, job_pk: int, row: dict[str, Any], notes: list[str])
                     notes_json=dumps(notes),
                 )
             )
-            rec.status = "cracked" if row.get("status") == "cracked" else "done"
+            rec.status = JobStatus.CRACKED if row.get("status") == "cracked" else JobStatus.DONE
             rec.updated_at = utcnow()
             prop = get_record(s, ProposalRecord, rec.proposal_id)
-            prop.status = "done"
+            prop.status = ProposalStatus.DONE
             return True
     except IntegrityError as exc:
         raise CampaignError(
@@ -278,7 +276,7 @@ def _get(store: Store, job_pk: int) -> JobRecord:
 
 
 def _close_and_rerun(
-    store: Store, job_pk: int, status: str, code: str, message: str, *, counter: str, limit: int
+    store: Store, job_pk: int, status: JobStatus, code: str, message: str, *, limit: int
 ) -> JobRecord | None:
     with store.transaction() as s:
         rec = get_record(s, JobRecord, job_pk)
@@ -293,12 +291,12 @@ def _close_and_rerun(
         prop = get_record(s, ProposalRecord, rec.proposal_id)
         used = s.scalar(
             select(func.count(JobRecord.id)).where(
-                JobRecord.proposal_id == prop.id, JobRecord.status == counter
+                JobRecord.proposal_id == prop.id, JobRecord.status == status
             )
         )
         if (used or 0) > limit:
-            prop.status = "abandoned"
-            prop.reason = f"{used} jobs ended as {counter} (last: {code}: {message})"
+            prop.status = ProposalStatus.ABANDONED
+            prop.reason = f"{used} jobs ended as {status} (last: {code}: {message})"
             return None
         campaign = get_record(s, CampaignRecord, rec.campaign_id)
         protocols = loads(rec.request_json).get("protocols")
@@ -309,15 +307,13 @@ def record_fault(
     store: Store, job_pk: int, code: str, message: str, *, max_retries: int
 ) -> JobRecord | None:
     """Instrument fault: close the job and re-run the recipe under a new key (not counted)."""
-    return _close_and_rerun(
-        store, job_pk, "fault", code, message, counter="fault", limit=max_retries
-    )
+    return _close_and_rerun(store, job_pk, JobStatus.FAULT, code, message, limit=max_retries)
 
 
 def record_rejected(store: Store, job_pk: int, reason: str, *, max_reruns: int) -> JobRecord | None:
     """The result failed analysis: set it aside with the reason, re-run at most ``max_reruns``."""
     return _close_and_rerun(
-        store, job_pk, "rejected", "analysis_failed", reason, counter="rejected", limit=max_reruns
+        store, job_pk, JobStatus.REJECTED, "analysis_failed", reason, limit=max_reruns
     )
 
 
@@ -328,13 +324,13 @@ def record_failed(store: Store, job_pk: int, code: str, message: str) -> None:
         if rec.status not in LIVE_JOB_STATUSES:
             return
         rec.status, rec.error_code, rec.error_message, rec.updated_at = (
-            "failed",
+            JobStatus.FAILED,
             code,
             message,
             utcnow(),
         )
         prop = get_record(s, ProposalRecord, rec.proposal_id)
-        prop.status, prop.reason = "abandoned", f"{code}: {message}"
+        prop.status, prop.reason = ProposalStatus.ABANDONED, f"{code}: {message}"
 
 
 def measurement_table(store: Store, campaign_id: int, *, origin: str | None = None) -> pd.DataFrame:
@@ -351,10 +347,10 @@ def job_counts(store: Store, campaign_id: int) -> dict[str, int]:
     counts: dict[str, int] = {}
     for job in store.jobs(campaign_id):
         key = job.status
-        if job.status == "submitted":
+        if job.status == JobStatus.SUBMITTED:
             key = job.service_status or "queued"
             key = key if key in ("queued", "running") else "running"
-        elif job.status == "created":
+        elif job.status == JobStatus.CREATED:
             key = "submitting"
         counts[key] = counts.get(key, 0) + 1
     return counts

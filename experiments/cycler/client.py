@@ -31,13 +31,13 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from experiments.cycler.models import Capabilities, Health, Job, JobList, validate_result
-from physics.errors import (
+from experiments.cycler.errors import (
     CyclerAuthError,
     CyclerProtocolError,
     CyclerRejectedError,
     CyclerUnavailableError,
 )
+from experiments.cycler.models import Capabilities, Health, Job, JobList, validate_result
 
 __all__ = ["CyclerClient"]
 

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StrictFloat, StrictInt
 
-from physics.errors import CyclerProtocolError
+from experiments.cycler.errors import CyclerProtocolError
 
 __all__ = [
     "JOB_STATUSES",

@@ -25,8 +25,9 @@ from typing import IO, Any
 
 import httpx
 
+from experiments.cycler.errors import CyclerUnavailableError
 from experiments.simulator.faults import FaultConfig
-from physics.errors import ConfigError, CyclerUnavailableError
+from physics.errors import ConfigError
 
 __all__ = ["RunningSimulator", "free_port", "running_simulator"]
 

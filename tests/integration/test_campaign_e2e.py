@@ -19,8 +19,8 @@ import pytest
 from design.campaign.config import CampaignConfig
 from design.campaign.session import resume_campaign, start_campaign
 from design.cli.app import main
+from design.errors import CampaignError
 from design.store.database import Store
-from physics.errors import CampaignError
 from physics.table import read_table
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]

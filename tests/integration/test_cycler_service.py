@@ -15,16 +15,16 @@ import numpy as np
 import pytest
 
 from experiments.cycler.client import CyclerClient
-from experiments.cycler.models import PROTOCOLS, Job
-from experiments.simulator.faults import FaultConfig, FaultInjector
-from experiments.simulator.jobs import JobStore
-from experiments.simulator.process import running_simulator
-from physics.errors import (
+from experiments.cycler.errors import (
     CyclerAuthError,
     CyclerProtocolError,
     CyclerRejectedError,
     CyclerUnavailableError,
 )
+from experiments.cycler.models import PROTOCOLS, Job
+from experiments.simulator.faults import FaultConfig, FaultInjector
+from experiments.simulator.jobs import JobStore
+from experiments.simulator.process import running_simulator
 from physics.schema import RecipeSpace
 
 pytestmark = pytest.mark.integration

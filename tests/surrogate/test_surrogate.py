@@ -7,10 +7,11 @@ import pandas as pd
 import pytest
 from gpytorch.likelihoods import FixedNoiseGaussianLikelihood
 
-from physics.errors import ConfigError, DataError, ModelError
+from physics.errors import ConfigError, DataError
 from physics.schema import OBJECTIVES
 from surrogate import STRATEGIES, make_surrogate
 from surrogate.base import backtransform, to_model_space
+from surrogate.errors import ModelError
 from tests.surrogate.data import simulated_table, table_from_recipes
 
 

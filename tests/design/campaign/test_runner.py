@@ -11,9 +11,11 @@ import pytest
 
 from design.campaign.config import CampaignConfig
 from design.campaign.runner import CampaignRunner, Proposed
+from design.errors import CampaignError
 from design.store import lease, ledger
 from design.store.database import Store
-from physics.errors import AnalysisError, CampaignError, CyclerAuthError
+from experiments.cycler.errors import CyclerAuthError
+from physics.errors import AnalysisError
 
 CAPS = {
     "protocol_version": "1",
@@ -298,7 +300,7 @@ def test_progress_display_shows_counts_best_and_hypervolume(tmp_path):
 
 
 def test_unreachable_service_stops_with_a_resume_hint(tmp_path):
-    from physics.errors import CyclerUnavailableError
+    from experiments.cycler.errors import CyclerUnavailableError
 
     store, service = _setup(tmp_path, budget=2), FakeService()
     _runner(store, service).run(max_ticks=1)

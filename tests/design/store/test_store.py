@@ -9,10 +9,11 @@ import pandas as pd
 import pytest
 
 from design.campaign.config import CampaignConfig, parse_thresholds, redact_url
+from design.errors import CampaignError
 from design.reporting.snapshot import export_csv, snapshot
 from design.store import lease, ledger
 from design.store.database import Store, dumps, loads
-from physics.errors import CampaignError, ConfigError
+from physics.errors import ConfigError
 from physics.table import read_table
 
 RECIPE = {"zbo_fraction": 0.2, "sinter_temperature_c": 1000.0, "dwell_h": 6.0}

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from experiments.cycler.client import CyclerClient
-from physics.errors import (
+from experiments.cycler.errors import (
     CyclerAuthError,
     CyclerProtocolError,
     CyclerRejectedError,
