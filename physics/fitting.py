@@ -244,13 +244,17 @@ def _results(
     rel = (z_fit - z) / np.abs(z)
     near = (params - transform.lower) < 1e-4 * np.maximum(np.abs(params), 1e-300)
     near |= np.isfinite(transform.upper) & (transform.upper - params < 1e-4 * transform.upper)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        loose = np.any(
+            near | ~np.isfinite(se) | ~(se <= MAX_RELATIVE_STDERR * np.abs(params)), axis=1
+        )
     out = []
     for i in range(len(z)):
         k = keep[i]
         notes = []
         if used[i] > 1 and note_restarts:
             notes.append(f"refitted from {used[i]} starting points (first fit looked poor)")
-        unresolved = _unresolved(circ.param_names, params[i], se[i], near[i])
+        unresolved = _unresolved(circ.param_names, params[i], se[i], near[i]) if loose[i] else {}
         if unresolved:
             notes.append(
                 "unresolved (the data do not determine them): "
