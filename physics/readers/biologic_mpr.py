@@ -61,7 +61,7 @@ def _modules(path: Path, data: bytes) -> dict[str, dict[str, Any]]:
         modules = list(BioLogic.read_VMP_modules(stream))
     except Exception as exc:  # galvani raises ValueError, OSError, AssertionError, ...
         raise _fail(
-            path, f"corrupted or unsupported .mpr file ({type(exc).__name__}: {exc})"
+            path, f"corrupted or unsupported .mpr file ({type(exc).__name__}: {_one_line(exc)})"
         ) from exc
     out = {m["shortname"].decode("latin-1").strip(): m for m in modules}
     if "VMP data" not in out or "VMP Set" not in out:
@@ -125,13 +125,13 @@ def parse_mpr(path: Path) -> RawImpedance:
         columns, unknown = _fallback_columns(path, modules["VMP data"], BioLogic)
         notes.append(
             f"unsupported column ID(s) {unknown} (unknown to galvani "
-            f"{_galvani_version()}) skipped; the impedance columns were read ({exc})"
+            f"{_galvani_version()}) skipped; the impedance columns were read ({_one_line(exc)})"
         )
         loop_index = _loop_index(modules.get("VMP loop"))
         start = None
     except Exception as exc:  # galvani raises ValueError, OSError, AssertionError, ...
         raise _fail(
-            path, f"corrupted or unsupported .mpr file ({type(exc).__name__}: {exc})"
+            path, f"corrupted or unsupported .mpr file ({type(exc).__name__}: {_one_line(exc)})"
         ) from exc
     n = columns["freq/Hz"].size
     sweep_id = None
@@ -155,6 +155,11 @@ def parse_mpr(path: Path) -> RawImpedance:
         metadata={"columns": list(columns)},
         notes=notes,
     )
+
+
+def _one_line(exc: BaseException) -> str:
+    """galvani's messages span lines; ours are one line."""
+    return " ".join(str(exc).split())
 
 
 def _galvani_version() -> str:
