@@ -12,7 +12,7 @@ from physics.fitting import FitResult, choose_circuit, fit_batch, fit_spectrum
 from physics.kk import KKResult, lin_kk
 from physics.polarization import PolarizationResult, analyze_polarization
 from physics.process_model import ProcessModel, ProcessParameters
-from physics.readers import read_spectrum
+from physics.readers import read_spectra, read_spectrum
 from physics.results import ResultAnalysis, analyze_result
 from physics.spectrum import Spectrum
 from physics.table import MEASUREMENT_COLUMNS, read_table, validate_table, write_table
@@ -38,6 +38,7 @@ __all__ = [
     "fit_batch",
     "fit_spectrum",
     "lin_kk",
+    "read_spectra",
     "read_spectrum",
     "read_table",
     "validate_table",

@@ -261,6 +261,53 @@ def test_mpr_bad_files(tmp_path):
         read_spectrum(cut)
 
 
+def _mpr_columns(path: Path, columns: list[tuple[int, str, list[float]]]) -> None:
+    """A version-2 .mpr of a PEIS run (technique code 0x1D) with the given (ID, dtype, values)."""
+    magic = b"BIO-LOGIC MODULAR FILE\x1a".ljust(48) + b"\x00\x00\x00\x00"
+
+    def module(short: bytes, long: bytes, data: bytes) -> bytes:
+        hdr = struct.pack("<10s25sII8s", short.ljust(10), long.ljust(25), len(data), 2, b"04/02/18")
+        return b"MODULE" + hdr + data
+
+    n = len(columns[0][2])
+    rec = np.rec.fromarrays(
+        [np.asarray(v, dt) for _, dt, v in columns],
+        dtype=[(f"c{k}", dt) for k, (_, dt, _) in enumerate(columns)],
+    )
+    ids = [cid for cid, _, _ in columns]
+    head = struct.pack("<IB", n, len(ids)) + struct.pack(f"<{len(ids)}H", *ids)
+    settings = b"\x1d" + b"\x00" * 15
+    path.write_bytes(
+        magic
+        + module(b"VMP Set   ", b"VMP settings", settings)
+        + module(b"VMP data  ", b"VMP data", head.ljust(405, b"\x00") + rec.tobytes())
+    )
+
+
+def test_mpr_unknown_column_read_around_or_refused(tmp_path):
+    f, re_z, im_z = [1e4, 1e3, 1e2, 1e1], [10, 20, 40, 60], [5, 12, 9, 3]
+    p = tmp_path / "unknown.mpr"
+    _mpr_columns(p, [(32, "<f4", f), (37, "<f4", re_z), (38, "<f4", im_z), (999, "<f8", [7.0] * 4)])
+    s = read_spectrum(p)  # galvani 0.5.0 refuses ID 999; the impedance columns are read
+    np.testing.assert_allclose(s.z_ohm, [10 - 5j, 20 - 12j, 40 - 9j, 60 - 3j])
+    assert "unsupported column ID(s) [999]" in s.metadata["notes"][0]
+    _mpr_columns(
+        p,
+        [
+            (32, "<f4", f),
+            (998, "<f8", [1.0] * 4),
+            (37, "<f4", re_z),
+            (999, "<f4", [2.0] * 4),
+            (38, "<f4", im_z),
+        ],
+    )  # Re(Z) sits between two unknown columns: where it starts cannot be known
+    with pytest.raises(FileFormatError, match=r"unsupported column IDs \[998, 999\].*\.mpt"):
+        read_spectrum(p)
+    _mpr_columns(p, [(4, "<f8", [1.0, 2.0, 3.0, 4.0]), (6, "<f4", [0.1] * 4)])
+    with pytest.raises(FileFormatError, match=r"not an impedance export: EC-Lab PEIS file"):
+        read_spectrum(p)
+
+
 # --------------------------------------------------------------------------- property test
 finite = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
 # one sweep: distinct frequencies, high to low, as instruments write them
