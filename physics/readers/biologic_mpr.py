@@ -129,7 +129,17 @@ def parse_mpr(path: Path) -> RawImpedance:
         )
         loop_index = _loop_index(modules.get("VMP loop"))
         start = None
-    except Exception as exc:  # galvani raises ValueError, OSError, AssertionError, ...
+    except ValueError as exc:
+        if "timestamp" not in str(exc) and "Date mismatch" not in str(exc):
+            raise _fail(
+                path, f"corrupted or unsupported .mpr file (ValueError: {_one_line(exc)})"
+            ) from exc
+        # galvani reads the data, then fails on the LOG module's date: read the data directly
+        columns, _ = _fallback_columns(path, modules["VMP data"], BioLogic)
+        notes.append(f"start date not read (galvani: {_one_line(exc)})")
+        loop_index = _loop_index(modules.get("VMP loop"))
+        start = None
+    except Exception as exc:  # galvani raises OSError, AssertionError, ...
         raise _fail(
             path, f"corrupted or unsupported .mpr file ({type(exc).__name__}: {_one_line(exc)})"
         ) from exc
@@ -208,8 +218,12 @@ def _fallback_columns(path: Path, module: dict[str, Any], galvani_biologic: Any)
         raise _fail(path, f"corrupted .mpr file: {records} data bytes for {n_points} points")
     spare = records // n_points - sum(b for _, b, _ in layout)
     positions = [k for k, (_, _, dt) in enumerate(layout) if dt is None]
-    if spare <= 0 or not positions:
-        raise _fail(path, f"unsupported .mpr layout (unknown column IDs {unknown})")
+    if (positions and spare <= 0) or (not positions and spare != 0):
+        raise _fail(
+            path,
+            f"unsupported .mpr layout: records of {records // n_points} bytes, the known "
+            f"columns take {records // n_points - spare} (unknown column IDs {unknown})",
+        )
     wanted = {_FREQ: "freq/Hz", _RE: "Re(Z)/Ohm", _MINUS_IM: "-Im(Z)/Ohm"}
     wanted.update({_TIME: "time/s", _CYCLE: "cycle number"})
     out: dict[str, np.ndarray] = {}

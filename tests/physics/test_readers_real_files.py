@@ -185,3 +185,20 @@ def test_values_equal_impedance_py(name):
     z = np.concatenate([s.z_ohm for s in spectra])
     np.testing.assert_array_equal(f, f_ref[keep])
     np.testing.assert_array_equal(z, z_ref[keep])
+
+
+def test_mpr_direct_layout_equals_galvani_on_a_file_galvani_reads():
+    galvani = pytest.importorskip("galvani.BioLogic")
+    from physics.readers import biologic_mpr
+
+    path = FILES / "yadg/peis.issue_149.mpr"
+    modules = biologic_mpr._modules(path, path.read_bytes())
+    columns, unknown = biologic_mpr._fallback_columns(path, modules["VMP data"], galvani)
+    reference = galvani.MPRfile(str(path))
+    assert unknown == []
+    assert sorted(columns) == ["-Im(Z)/Ohm", "Re(Z)/Ohm", "cycle number", "freq/Hz", "time/s"]
+    for name, values in columns.items():
+        np.testing.assert_array_equal(values, np.asarray(reference.data[name], dtype=float))
+    np.testing.assert_array_equal(
+        biologic_mpr._loop_index(modules["VMP loop"]), reference.loop_index
+    )
