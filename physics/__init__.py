@@ -7,7 +7,7 @@ the most used are re-exported here.
 from physics.eis.circuits import Circuit
 from physics.eis.fitting import FitResult, choose_circuit, fit_batch, fit_spectrum
 from physics.eis.kk import KKResult, lin_kk
-from physics.eis.readers import read_spectrum
+from physics.eis.readers import read_spectra, read_spectrum
 from physics.eis.spectrum import Spectrum
 from physics.errors import GBSError
 from physics.measurements.ccd import CCDResult, analyze_ccd
@@ -39,6 +39,7 @@ __all__ = [
     "fit_batch",
     "fit_spectrum",
     "lin_kk",
+    "read_spectra",
     "read_spectrum",
     "read_table",
     "validate_table",

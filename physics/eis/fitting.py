@@ -36,12 +36,16 @@ from physics.errors import AnalysisError, FitError
 
 __all__ = [
     "DEFAULT_CIRCUIT",
+    "MAX_RELATIVE_STDERR",
     "FitResult",
     "choose_circuit",
     "fit_batch",
     "fit_spectrum",
     "initial_guess",
 ]
+
+#: A parameter whose standard error exceeds this share of its value is unresolved.
+MAX_RELATIVE_STDERR = 1.0
 
 #: Symmetric Na|NZSP|Na cell: bulk + grain-boundary arc + interface arc.
 DEFAULT_CIRCUIT = "R0-p(R1,CPE1)-p(R2,CPE2)"
@@ -63,10 +67,14 @@ class FitResult:
         residuals_real, residuals_imag: shape (n,), (Zfit - Z)' / |Z| and (Zfit - Z)'' / |Z|.
         frequency_hz, z_measured, z_fit: shape (n,), the fitted points, high to low frequency.
         n_inductive_dropped: number of top-frequency inductive points left out.
-        notes: remarks (dropped points, parameters at bounds, restarts).
+        notes: remarks (dropped points, unresolved parameters, restarts).
         success: the optimizer converged to finite values.
         weighting: the weighting used.
         n_starts_used: number of starting points tried.
+        unresolved: name -> why the data do not determine that parameter: its relative
+            standard error exceeds :data:`MAX_RELATIVE_STDERR` (or is not finite), or it sits
+            at a bound. Quantities computed from an unresolved resistance (sigma, R_int) are
+            not reported by the callers of the fit.
     """
 
     circuit: str
@@ -84,6 +92,7 @@ class FitResult:
     success: bool = True
     weighting: str = "modulus"
     n_starts_used: int = 1
+    unresolved: dict[str, str] = field(default_factory=dict)
 
     @property
     def rms_relative(self) -> float:
@@ -233,15 +242,22 @@ def _results(
     rel = (z_fit - z) / np.abs(z)
     near = (params - transform.lower) < 1e-4 * np.maximum(np.abs(params), 1e-300)
     near |= np.isfinite(transform.upper) & (transform.upper - params < 1e-4 * transform.upper)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        loose = np.any(
+            near | ~np.isfinite(se) | ~(se <= MAX_RELATIVE_STDERR * np.abs(params)), axis=1
+        )
     out = []
     for i in range(len(z)):
         k = keep[i]
         notes = []
         if used[i] > 1 and note_restarts:
             notes.append(f"refitted from {used[i]} starting points (first fit looked poor)")
-        at_bound = [n for n, b in zip(circ.param_names, near[i], strict=True) if b]
-        if at_bound:
-            notes.append(f"parameters at a bound: {', '.join(at_bound)}")
+        unresolved = _unresolved(circ.param_names, params[i], se[i], near[i]) if loose[i] else {}
+        if unresolved:
+            notes.append(
+                "unresolved (the data do not determine them): "
+                + "; ".join(f"{n} ({why})" for n, why in unresolved.items())
+            )
         ok = bool(conv[i] and np.all(np.isfinite(params[i])) and np.isfinite(chi2[i]))
         if not ok:
             notes.append("optimizer did not converge")
@@ -262,8 +278,24 @@ def _results(
                 success=ok,
                 weighting=weighting,
                 n_starts_used=int(used[i]),
+                unresolved=unresolved,
             )
         )
+    return out
+
+
+def _unresolved(
+    names: list[str], values: np.ndarray, stderr: np.ndarray, at_bound: np.ndarray
+) -> dict[str, str]:
+    """name -> reason, for parameters at a bound or with stderr / |value| > MAX_RELATIVE_STDERR."""
+    out = {}
+    for name, value, se, bound in zip(names, values, stderr, at_bound, strict=True):
+        if bound:
+            out[name] = f"at a bound, {value:.3g}"
+        elif not np.isfinite(se) or not np.isfinite(value) or value == 0:
+            out[name] = "no finite standard error"
+        elif se > MAX_RELATIVE_STDERR * abs(value):
+            out[name] = f"relative standard error {100 * se / abs(value):.3g} %"
     return out
 
 

@@ -246,6 +246,13 @@ def _analyze_blocking(
         fit = _fit(analysis, protocol, temperature_c, arrays, area_cm2, BLOCKING_CIRCUIT)
         if fit is None:
             continue
+        loose = [n for n in ("R0", "R1") if n in fit.unresolved]
+        if loose:
+            analysis.notes.append(
+                f"{protocol}@{temperature_c:g}C: sigma not computed, {', '.join(loose)} "
+                "unresolved by the fit (try another circuit or more points)"
+            )
+            continue
         parts = conductivity_parts(fit.params["R0"], fit.params["R1"], thickness_cm, area_cm2)
         temps.append(temperature_c)
         sigmas.append(parts.sigma_total_s_cm)
@@ -294,6 +301,12 @@ def _analyze_symmetric(analysis: ResultAnalysis, checked: list, area_cm2: float)
             return
         arcs = [("R1", "CPE1"), ("R2", "CPE2")]
         r_int, _cpe = min(arcs, key=lambda rc: _arc_frequency_hz(fit.params, *rc))
+        if r_int in fit.unresolved:
+            analysis.notes.append(
+                f"{protocol}@{temperature_c:g}C: r_int not computed, the interface arc's "
+                f"{r_int} is unresolved by the fit (try another circuit or more points)"
+            )
+            return
         analysis.row["r_int_ohm_cm2"] = fit.params[r_int] * area_cm2
         return
 

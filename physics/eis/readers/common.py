@@ -4,19 +4,36 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from physics.eis.spectrum import Spectrum
-from physics.errors import AnalysisError, FileFormatError
+from physics.errors import FileFormatError
 
-__all__ = ["CSV_FREQUENCY_NAMES", "CSV_IMAG_NAMES", "CSV_REAL_NAMES", "SUPPORTED_FORMATS"]
+__all__ = [
+    "CSV_FREQUENCY_NAMES",
+    "CSV_IMAG_NAMES",
+    "CSV_MODULUS_NAMES",
+    "CSV_PHASE_NAMES",
+    "CSV_REAL_NAMES",
+    "CSV_TIME_NAMES",
+    "SUPPORTED_FORMATS",
+]
 
-#: Values accepted for ``fmt`` in :func:`read_spectrum`.
-SUPPORTED_FORMATS: tuple[str, ...] = ("mpt", "mpr", "dta", "csv")
+#: Values accepted for ``fmt`` in :func:`read_spectrum`: BioLogic ASCII and binary, Gamry,
+#: ZPlot/ZView ``.z`` (also Autolab's ZView-format text), CH Instruments, VersaStudio ``.par``
+#: and delimited text (CSV, TSV, PowerSuite, PARSTAT, headerless f/Z'/Z'').
+SUPPORTED_FORMATS: tuple[str, ...] = ("mpt", "mpr", "dta", "z", "chi", "par", "csv")
 
-_EXTENSIONS = {".mpt": "mpt", ".mpr": "mpr", ".dta": "dta", ".csv": "csv", ".tsv": "csv"}
+#: Extensions that name a format; the content is checked first (:func:`detect_format`).
+_EXTENSIONS = {
+    ".mpt": "mpt",
+    ".mpr": "mpr",
+    ".dta": "dta",
+    ".z": "z",
+    ".par": "par",
+    ".csv": "csv",
+    ".tsv": "csv",
+}
 
 _MPT_MAGIC = "EC-Lab ASCII FILE"
 _MPR_MAGIC = b"BIO-LOGIC MODULAR FILE"
@@ -25,14 +42,39 @@ _DTA_MAGIC = "EXPLAIN"
 #: CSV base names (after dropping units) of the three columns; see the module docstring.
 CSV_FREQUENCY_NAMES: frozenset[str] = frozenset({"frequency", "freq", "f"})
 CSV_REAL_NAMES: frozenset[str] = frozenset(
-    {"z_real", "zreal", "z_re", "zre", "re(z)", "rez", "re_z", "z'", "real"}
+    {"z_real", "zreal", "z_re", "zre", "re(z)", "rez", "re_z", "z'", "z'(a)", "real", "re"}
 )
 CSV_IMAG_NAMES: frozenset[str] = frozenset(
-    {"z_imag", "zimag", "z_im", "zim", "im(z)", "imz", "im_z", "z''", "imag"}
+    {
+        "z_imag",
+        "zimag",
+        "z_im",
+        "zim",
+        "zimg",
+        "im(z)",
+        "imz",
+        "im_z",
+        "z''",
+        "z''(b)",
+        "imag",
+        "imaginary",
+        "im",
+    }
 )
+#: Polar form: modulus |Z| (ohm) and phase (degrees; radians when the unit says rad).
+CSV_MODULUS_NAMES: frozenset[str] = frozenset(
+    {"|z|", "zmod", "z_mod", "mod(z)", "modulus", "magnitude", "abs(z)", "z_abs"}
+)
+CSV_PHASE_NAMES: frozenset[str] = frozenset(
+    {"phase", "phase(z)", "zphz", "z_phase", "zphase", "phi", "theta", "phase_angle"}
+)
+CSV_TIME_NAMES: frozenset[str] = frozenset({"time", "elapsedtime", "elapsed_time", "time(sec)"})
 _NEG_PREFIXES = ("-", "minus_", "neg_")
 _HZ_SUFFIX = re.compile(r"(/hz|\(hz\)|\[hz\]|_hz)$")
 _OHM_SUFFIX = re.compile(r"(/ohms?|\(ohms?\)|\[ohms?\]|_ohms?)$")
+_DEG_SUFFIX = re.compile(r"(/deg|\(deg\)|\[deg\]|_deg|/°|\(°\)|\[°\]|°)$")
+_RAD_SUFFIX = re.compile(r"(/rad|\(rad\)|\[rad\]|_rad)$")
+_S_SUFFIX = re.compile(r"(/s|\(s\)|\[s\]|_s|/sec|\(sec\)|\[sec\])$")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -76,45 +118,6 @@ def _to_float(text: str) -> float:
     if "," in s and "." not in s:
         s = s.replace(",", ".")
     return float(s)
-
-
-def _build(
-    path: Path,
-    frequency_hz: np.ndarray,
-    z_real_ohm: np.ndarray,
-    z_imag_ohm: np.ndarray,
-    *,
-    file_area_cm2: float | None,
-    file_temperature_c: float | None,
-    area_cm2: float | None,
-    temperature_c: float | None,
-    metadata: dict[str, Any],
-) -> Spectrum:
-    """Assemble a Spectrum, applying overrides; file content problems become FileFormatError."""
-    for name, value in (("area_cm2", area_cm2), ("temperature_c", temperature_c)):
-        if value is not None and not np.isfinite(value):
-            raise FileFormatError(f"{path}: {name}={value!r} must be a finite number")
-    if area_cm2 is not None and area_cm2 <= 0:
-        raise FileFormatError(f"{path}: area_cm2={area_cm2!r} must be positive")
-    meta = dict(metadata)
-    if area_cm2 is not None and file_area_cm2 is not None:
-        meta["file_area_cm2"] = file_area_cm2
-    if temperature_c is not None and file_temperature_c is not None:
-        meta["file_temperature_c"] = file_temperature_c
-    area = area_cm2 if area_cm2 is not None else file_area_cm2
-    temp = temperature_c if temperature_c is not None else file_temperature_c
-    try:
-        return Spectrum.from_arrays(
-            frequency_hz,
-            z_real_ohm,
-            z_imag_ohm,
-            area_cm2=area,
-            temperature_c=temp,
-            source=str(path),
-            metadata=meta,
-        )
-    except AnalysisError as exc:
-        raise _fail(path, f"not a usable impedance spectrum: {exc}") from exc
 
 
 # --------------------------------------------------------------------------- BioLogic .mpt

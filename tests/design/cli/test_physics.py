@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,12 +18,14 @@ INSTRUMENT_FILES = ROOT.parent / "shared" / "instrument-files"
 
 
 def gbs(*args: str) -> subprocess.CompletedProcess:
+    # a wide terminal, so that rich does not wrap the lines the tests read
     return subprocess.run(
         [sys.executable, "-c", "from design.cli.app import entrypoint; entrypoint()", *args],
         capture_output=True,
         text=True,
         timeout=300,
         cwd=ROOT,
+        env={**os.environ, "COLUMNS": "200"},
     )
 
 
@@ -60,27 +63,81 @@ def test_analyze_missing_file():
     assert proc.returncode == 1 and "no such file" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_fit_eis_on_a_real_gamry_file(tmp_path):
-    dta = INSTRUMENT_FILES / "exampleDataGamry.DTA"
-    if not dta.exists():
+def _instrument_file(name: str) -> Path:
+    path = INSTRUMENT_FILES / name
+    if not path.exists():
         pytest.skip(f"instrument files not found at {INSTRUMENT_FILES}")
+    return path
+
+
+def test_fit_eis_on_a_real_gamry_file(tmp_path):
+    dta = _instrument_file("exampleDataGamry.DTA")
     plot = tmp_path / "fit.png"
     proc = gbs("fit-eis", str(dta), "--thickness-cm", "0.1", "--json", "--plot", str(plot))
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
+    assert out["instrument"] == "Gamry" and len(out["sweeps"]) == 1
+    (sweep,) = out["sweeps"]
     # one arc and a low-frequency tail: the default circuit models the tail too
-    assert out["circuit"] == "R0-p(R1,CPE1)-CPE2", out["circuit_reason"]
-    assert out["chi2"] < 0.01
-    assert out["params"]["R0"] > 0 and out["stderr"]["R0"] >= 0
-    assert out["sigma_ms_cm"] is not None and out["sigma_ms_cm"] > 0  # area 1 cm2 from the header
-    assert "mu" in out["kk"]
+    assert sweep["circuit"] == "R0-p(R1,CPE1)-CPE2", sweep["circuit_reason"]
+    assert sweep["chi2"] < 0.01
+    assert sweep["params"]["R1"] > 0 and sweep["stderr"]["R1"] >= 0
+    # the arc starts at the origin: R0 is not determined, so no sigma from it
+    assert "R0" in sweep["unresolved"] and "R1" not in sweep["unresolved"]
+    assert sweep["sigma_ms_cm"] is None and "R0" in sweep["sigma_note"]
+    # AREA 1 cm2 in the header is the Framework's default: unknown, and said so
+    assert sweep["area_cm2"] is None
+    assert any("Gamry Framework's default AREA" in n for n in out["notes"])
+    assert "mu" in sweep["kk"]
     assert plot.stat().st_size > 5000
 
 
+def test_fit_eis_multi_sweep_table_sweep_option_and_json():
+    mpt = _instrument_file("yadg/peis.issue_149.mpt")
+    proc = gbs("fit-eis", str(mpt), "--thickness-cm", "0.1", "--area-cm2", "0.5")
+    assert proc.returncode == 0, proc.stderr
+    assert "4 sweeps, fitted one by one (never merged)" in proc.stdout
+    rows = [ln for ln in proc.stdout.splitlines() if ln.startswith("│")]
+    assert [ln.split("│")[1].strip() for ln in rows] == ["1", "2", "3", "4"]
+    assert "80.34 s" in rows[0]  # the first sweep's start on the file's clock
+    out = json.loads(gbs("fit-eis", str(mpt), "--json", "--thickness-cm", "0.1").stdout)
+    assert [s["sweep"] for s in out["sweeps"]] == [1, 2, 3, 4]
+    starts = [s["start_time_s"] for s in out["sweeps"]]
+    assert starts == sorted(starts)
+    r0 = [s["params"]["R0"] for s in out["sweeps"]]
+    assert len({round(r, 3) for r in r0}) == 4  # each sweep its own fit, none merged
+    assert all(s["sigma_ms_cm"] is None and "area" in s["sigma_note"] for s in out["sweeps"])
+    one = json.loads(gbs("fit-eis", str(mpt), "--json", "--sweep", "3").stdout)
+    assert [s["sweep"] for s in one["sweeps"]] == [3]
+    assert one["sweeps"][0]["params"]["R0"] == pytest.approx(r0[2], rel=1e-6)
+    proc = gbs("fit-eis", str(mpt), "--sweep", "9")
+    assert proc.returncode == 1 and "no sweep 9: the file holds sweeps 1-4" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_fit_eis_placeholder_area_and_a_real_area_from_the_file():
+    mpt = _instrument_file("exampleDataBioLogic.mpt")
+    proc = gbs("fit-eis", str(mpt), "--thickness-cm", "0.1", "--circuit", "R0-p(R1,CPE1)")
+    assert proc.returncode == 0, proc.stderr
+    assert "EC-Lab's default (0.001 cm2)" in proc.stdout and "treated as unknown" in proc.stdout
+    assert "mS/cm" not in proc.stdout.split("sigma", 1)[-1]
+    assert "the electrode area is unknown" in proc.stdout
+    real = _instrument_file("yadg/peis.issue_225.no_ece.mpt")
+    proc = gbs("fit-eis", str(real), "--thickness-cm", "0.1")
+    assert proc.returncode == 0, proc.stderr
+    assert "A = 1.131 cm2 from the file" in proc.stdout
+
+
+def test_fit_eis_refuses_a_non_impedance_file_in_one_line():
+    cv = _instrument_file("gamry-parser/cv_data.dta")
+    proc = gbs("fit-eis", str(cv))
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "not an impedance export: Gamry CV" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
 def test_fit_eis_bad_circuit_and_bad_file(tmp_path):
-    dta = INSTRUMENT_FILES / "exampleDataGamry.DTA"
-    if not dta.exists():
-        pytest.skip(f"instrument files not found at {INSTRUMENT_FILES}")
+    dta = _instrument_file("exampleDataGamry.DTA")
     proc = gbs("fit-eis", str(dta), "--circuit", "R0-p(R1,XYZ1)")
     assert proc.returncode == 1 and "XYZ" in proc.stderr and "Traceback" not in proc.stderr
     junk = tmp_path / "junk.mpt"

@@ -245,3 +245,15 @@ def test_an_unanalysable_part_leaves_its_columns_empty_with_a_note(example):
     assert analysis.row["electronic_fraction"] is None
     assert analysis.row["sigma_total_ms_cm"] is not None
     assert any(note.startswith("dc_polarization: not analysed") for note in analysis.notes)
+
+
+def test_unresolved_resistance_leaves_sigma_empty_with_the_reason():
+    # no bulk resistance at all: R0 is not determined by the spectra, so no sigma from it
+    analysis = analyze_result(_synthetic_result(rb_ohm=1e-9))
+    row = analysis.row
+    assert row["sigma_total_ms_cm"] is None and row["sigma_bulk_ms_cm"] is None
+    assert row["activation_energy_ev"] is None
+    assert any(
+        n.startswith("eis_blocking@25C: sigma not computed, R0 unresolved") for n in analysis.notes
+    ), analysis.notes
+    assert "R0" in analysis.fits["eis_blocking@25C"].unresolved
