@@ -1,1 +1,3 @@
 """Campaign persistence: the database (SQLAlchemy), its state machine (ledger) and the lease."""
+
+__all__: list[str] = []

@@ -8,3 +8,5 @@
 
 Nothing here runs against a real lab: the production client is :mod:`experiments.cycler`.
 """
+
+__all__: list[str] = []

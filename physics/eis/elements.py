@@ -25,7 +25,21 @@ import numpy as np
 
 from physics.errors import CircuitError
 
-__all__ = ["ELEMENTS", "EXPONENT", "POSITIVE", "ElementFunc", "ElementSpec", "element"]
+__all__ = [
+    "CPE",
+    "ELEMENTS",
+    "EXPONENT",
+    "POSITIVE",
+    "C",
+    "ElementFunc",
+    "ElementSpec",
+    "L",
+    "R",
+    "W",
+    "Wo",
+    "Ws",
+    "element",
+]
 
 #: Parameter bounds used when an element gives none: any positive value.
 POSITIVE: tuple[float, float] = (0.0, np.inf)

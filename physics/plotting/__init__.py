@@ -2,3 +2,5 @@
 
 Matplotlib is imported only here, so the analysis modules stay light.
 """
+
+__all__: list[str] = []
