@@ -160,7 +160,11 @@ class CyclerClient:
 
     @property
     def version(self) -> ProtocolVersion:
-        """The service's protocol version (asks for the capabilities once)."""
+        """The service's protocol version.
+
+        Asks for the capabilities once and keeps them; :meth:`capabilities` asks again
+        (after the service was restarted or upgraded, say).
+        """
         return self._known_caps().version
 
     @property
@@ -263,7 +267,8 @@ class CyclerClient:
         1.1 service); otherwise an estimate from :meth:`durations`: the sintering of the
         job's recipe (dwell from the recipe, else the capabilities' default) when it made a
         new sample, plus the hours of its protocols, except that a cracked pellet counts its
-        furnace hours only.
+        furnace hours only. A cancelled job of a 1.0 service counts in full (the service
+        does not say how far it got).
 
         Args:
             job: A job object from this service.
