@@ -224,3 +224,22 @@ def test_1_1_service_refuses_a_body_with_recipe_and_sample(sim_1_1):
     body = {"campaign": "c", "sample_id": "S-000001", "recipe": SAFE}
     response = httpx.post(f"{sim_1_1.url}/v1/jobs", json=body, headers=headers, timeout=10)
     assert response.status_code == 400 and "recipe" in response.json()["error"]["message"]
+
+
+def test_1_1_followup_bodies_empty_or_left_out_protocols(sim_1_1, client):
+    made = _sample(client, "bodies")
+    headers = {"Authorization": f"Bearer {sim_1_1.token}"}
+
+    def post(body: dict) -> httpx.Response:
+        return httpx.post(
+            f"{sim_1_1.url}/v1/jobs",
+            json=body,
+            headers={**headers, "Idempotency-Key": _key("body")},
+            timeout=10,
+        )
+
+    empty = post({"campaign": "bodies", "sample_id": made.sample_id, "protocols": []})
+    assert empty.status_code == 400 and "protocols" in empty.json()["error"]["message"]
+    # Left out means all of them, as for any job (the client never sends that).
+    everything = post({"campaign": "bodies", "sample_id": made.sample_id})
+    assert everything.status_code == 201 and everything.json()["protocols"] == list(PROTOCOLS)
