@@ -19,7 +19,7 @@ __all__ = ["register"]
 def register(app: typer.Typer) -> None:
     """Add the ``cycler`` command group to ``app``."""
     cycler_app = typer.Typer(
-        help="The simulated cycler service (protocol version 1).", no_args_is_help=True
+        help="The simulated cycler service (protocol 1.1, or 1.0).", no_args_is_help=True
     )
 
     @cycler_app.command("serve")
@@ -39,14 +39,28 @@ def register(app: typer.Typer) -> None:
                 "(probabilities), slow-reply-s, retry-after-s (seconds).",
             ),
         ] = None,
-        job_duration_s: Annotated[float, typer.Option(help="Mean real seconds per job.")] = 2.0,
-        job_jitter: Annotated[float, typer.Option(help="Relative spread of job durations.")] = 0.2,
+        job_duration_s: Annotated[
+            float,
+            typer.Option(
+                help="Real seconds of a reference job (new pellet, 6 h dwell, all four "
+                "protocols: 110 instrument-hours); every job takes its hours in proportion."
+            ),
+        ] = 2.0,
+        job_jitter: Annotated[
+            float, typer.Option(help="Relative spread of the instrument-hours a job uses.")
+        ] = 0.2,
         max_concurrent_jobs: Annotated[int, typer.Option(help="Jobs running at once.")] = 4,
         log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "warning",
+        protocol_version: Annotated[
+            str,
+            typer.Option(
+                help="Protocol to serve: 1.1 (durations, follow-up jobs) or 1.0 (as a 1.0 service)."
+            ),
+        ] = "1.1",
     ) -> None:
         """Serve a simulated cycler service until interrupted (token from CYCLER_TOKEN)."""
+        from experiments.simulator.config import SimulatorConfig
         from experiments.simulator.faults import FaultConfig
-        from experiments.simulator.service import SimulatorConfig
         from experiments.simulator.service import serve as run_server
 
         if not (0 < port < 65536):
@@ -61,12 +75,14 @@ def register(app: typer.Typer) -> None:
             job_jitter=job_jitter,
             max_concurrent_jobs=max_concurrent_jobs,
             faults=FaultConfig.from_options(fault or []),
+            protocol_version=protocol_version,
         )
 
         def announce() -> None:
             typer.echo(
-                f"cycler simulator on http://{host}:{port} (landscape {landscape}, seed {seed}, "
-                f"{job_duration_s:g} s per job); Ctrl-C stops it",
+                f"cycler simulator on http://{host}:{port} (protocol {config.protocol_version}, "
+                f"landscape {landscape}, seed {seed}, {config.hour_s * 24:.3g} s per lab day); "
+                "Ctrl-C stops it",
                 err=True,
             )
 

@@ -1,7 +1,10 @@
 """The cycler service: its protocol's models, an HTTP client, and a simulator of it.
 
-- :mod:`experiments.cycler.client`: :class:`CyclerClient`, retries and strict checks.
-- :mod:`experiments.cycler.models`: pydantic models of protocol version 1.
+- :mod:`experiments.cycler.client`: :class:`CyclerClient`, retries and strict checks
+  (protocol 1.0 and 1.1).
+- :mod:`experiments.cycler.models`: pydantic models of the protocol, :class:`ProtocolVersion`.
+- :mod:`experiments.cycler.durations`: :class:`Durations`, instrument-hours of a job.
+- :mod:`experiments.cycler.errors`: what the client raises (sample errors of 1.1 included).
 - :mod:`experiments.simulator.service`: the simulated service (FastAPI + uvicorn).
 - :mod:`experiments.simulator.twin`: raw data generated from a pellet's true properties.
 - :mod:`experiments.simulator.faults`: configurable service faults.
@@ -13,6 +16,15 @@ The simulator's modules are imported on demand, so importing the client stays li
 from __future__ import annotations
 
 from experiments.cycler.client import CyclerClient
-from experiments.cycler.models import Capabilities, Job, JobError
+from experiments.cycler.durations import DEFAULT_DURATIONS, Durations
+from experiments.cycler.models import Capabilities, Job, JobError, ProtocolVersion
 
-__all__ = ["Capabilities", "CyclerClient", "Job", "JobError"]
+__all__ = [
+    "DEFAULT_DURATIONS",
+    "Capabilities",
+    "CyclerClient",
+    "Durations",
+    "Job",
+    "JobError",
+    "ProtocolVersion",
+]

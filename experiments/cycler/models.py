@@ -1,23 +1,40 @@
-"""Pydantic models of the cycler protocol, version 1 (``/work/shared/cycler-protocol.md``).
+"""Pydantic models of the cycler protocol, versions 1.0 and 1.1 (``cycler-protocol.md``).
 
 The same models serve both sides: the simulator publishes them in its OpenAPI schema and
 validates requests with them; the client parses answers with them. Answers are parsed
 leniently about *extra* fields (a lab service may add some) and strictly about the fields
-the protocol defines.
+the protocol defines. Requests are strict: unknown fields are ``400``.
+
+Version 1.1 adds, all optional in the models so that one set parses both versions:
+durations in the capabilities (required when the capabilities say 1.1), the job body of a
+follow-up on an existing sample (:class:`FollowUpCreate`), and ``sample_id`` and
+``instrument_hours`` on job objects. :class:`ProtocolVersion` compares versions by number,
+so ``"1"`` equals ``"1.0"``, and ``"1.1"`` (or a later 1.x) has the 1.1 extensions.
 
 Results are large (a CCD staircase has thousands of points), so the client checks them with
-:func:`validate_result`, which names the job, the measurement and the field of any fault,
-rather than with a pydantic model.
+:func:`experiments.cycler.results.validate_result` (also importable from here), which names
+the job, the measurement and the field of any fault, rather than with a pydantic model.
 """
 
 from __future__ import annotations
 
-import math
-from typing import Annotated, Any, Literal
+import re
+from typing import Annotated, Any, Literal, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StrictFloat, StrictInt
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PrivateAttr,
+    StrictFloat,
+    StrictInt,
+    Tag,
+    model_validator,
+)
 
-from experiments.cycler.errors import CyclerProtocolError
+from experiments.cycler.durations import Durations
+from experiments.cycler.results import MEASUREMENT_ARRAYS, MEASUREMENT_SCALARS, validate_result
 
 __all__ = [
     "JOB_STATUSES",
@@ -25,51 +42,70 @@ __all__ = [
     "MEASUREMENT_SCALARS",
     "PROTOCOLS",
     "PROTOCOL_VERSION",
+    "PROTOCOL_VERSION_1_1",
     "AxisSpec",
     "Capabilities",
     "ErrorBody",
     "ErrorDetail",
+    "FollowUpCreate",
     "Health",
     "Job",
     "JobCreate",
     "JobError",
     "JobList",
+    "JobRequest",
     "Measurement",
+    "ProtocolVersion",
     "RecipeIn",
     "Result",
     "Sample",
+    "SinteringHours",
     "validate_result",
 ]
 
 PROTOCOL_VERSION = "1"
+PROTOCOL_VERSION_1_1 = "1.1"
 PROTOCOLS: tuple[str, ...] = ("eis_blocking", "dc_polarization", "eis_symmetric", "ccd_staircase")
 JOB_STATUSES: tuple[str, ...] = ("queued", "running", "succeeded", "failed", "cancelled")
-
-#: The arrays each protocol's measurement carries (all of one length).
-MEASUREMENT_ARRAYS: dict[str, tuple[str, ...]] = {
-    "eis_blocking": ("frequency_hz", "z_real_ohm", "z_imag_ohm"),
-    "eis_symmetric": ("frequency_hz", "z_real_ohm", "z_imag_ohm"),
-    "dc_polarization": ("time_s", "current_a"),
-    "ccd_staircase": ("time_s", "current_ma_cm2", "voltage_v"),
-}
-#: The scalar settings each protocol's measurement carries besides ``temperature_c``.
-MEASUREMENT_SCALARS: dict[str, tuple[str, ...]] = {
-    "eis_blocking": (),
-    "eis_symmetric": (),
-    "dc_polarization": ("voltage_v",),
-    "ccd_staircase": (
-        "start_ma_cm2",
-        "step_ma_cm2",
-        "max_ma_cm2",
-        "cycles_per_step",
-        "half_cycle_s",
-    ),
-}
 
 Protocol = Literal["eis_blocking", "dc_polarization", "eis_symmetric", "ccd_staircase"]
 Status = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 Number = StrictFloat | StrictInt
 _LENIENT = ConfigDict(extra="allow")
+
+
+_VERSION = re.compile(r"\s*(\d+)(?:\.(\d+))?(?:\.\d+)?\s*")
+
+
+class ProtocolVersion(NamedTuple):
+    """A protocol version as numbers: ``"1"`` and ``"1.0"`` are (1, 0), ``"1.1"`` is (1, 1).
+
+    Tuples order by number, so ``version >= (1, 1)`` holds for "1.1" and "1.10" alike (a
+    string comparison would not). A patch number ("1.1.2") is accepted and ignored.
+    """
+
+    major: int
+    minor: int
+
+    @classmethod
+    def parse(cls, text: Any) -> ProtocolVersion:
+        """Parse ``"MAJOR[.MINOR[.PATCH]]"``.
+
+        Raises:
+            ValueError: ``text`` is not a version string (pydantic reports it).
+        """
+        match = _VERSION.fullmatch(text) if isinstance(text, str) else None
+        if match is None:
+            raise ValueError(f"protocol_version {text!r} is not a version like '1' or '1.1'")
+        return cls(int(match.group(1)), int(match.group(2) or 0))
+
+    @property
+    def staged(self) -> bool:
+        """Whether the 1.1 extensions (durations, follow-up jobs) are available."""
+        return self >= (1, 1)
+
+    def __str__(self) -> str:
+        return f"{self.major}.{self.minor}"
 
 
 class ErrorDetail(BaseModel):
@@ -115,10 +151,25 @@ class AxisSpec(BaseModel):
         return default if value is None else value
 
 
+Hours = Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)]
+
+
+class SinteringHours(BaseModel):
+    """Furnace hours of a new pellet (1.1): ``base + per_dwell_h * dwell_h``."""
+
+    model_config = _LENIENT
+    base: Hours
+    per_dwell_h: Hours
+
+
 class Capabilities(BaseModel):
     """``GET /v1/capabilities``; :attr:`raw` is the answer as received (a plain dict).
 
     ``physics.schema.RecipeSpace.from_capabilities(caps.raw)`` builds the recipe space.
+    A version other than 1.x is refused (this client speaks protocol 1). Capabilities
+    that say 1.1 or later must give ``sintering_hours`` and ``protocol_hours`` with the
+    hours of every protocol they list; those of a 1.0 service are not read (a 1.0 service
+    does not define them, so whatever it sends under those names is an extra).
     """
 
     model_config = _LENIENT
@@ -127,7 +178,49 @@ class Capabilities(BaseModel):
     protocols: list[str]
     max_concurrent_jobs: int = Field(ge=1)
     theoretical_density_g_cm3: float = Field(gt=0)
+    sintering_hours: SinteringHours | None = None
+    protocol_hours: dict[str, Hours] | None = None
     _raw: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _by_version(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not isinstance(data.get("protocol_version"), str):
+            return data  # the field checks report it
+        version = ProtocolVersion.parse(data["protocol_version"])
+        if version.major != 1:
+            raise ValueError(
+                f"protocol_version {data.get('protocol_version')!r}: this client speaks "
+                "protocol 1 (1.0 and 1.1)"
+            )
+        if not version.staged:
+            return {k: v for k, v in data.items() if k not in ("sintering_hours", "protocol_hours")}
+        for key in ("sintering_hours", "protocol_hours"):
+            if data.get(key) is None:
+                raise ValueError(f"a {version} service must announce {key!r}")
+        hours = data["protocol_hours"]
+        missing = [
+            p for p in data.get("protocols") or () if isinstance(hours, dict) and p not in hours
+        ]
+        if missing:
+            raise ValueError(f"protocol_hours lacks the hours of {', '.join(map(str, missing))}")
+        return data
+
+    @property
+    def version(self) -> ProtocolVersion:
+        """The service's protocol version as numbers (``caps.version.staged`` for 1.1)."""
+        return ProtocolVersion.parse(self.protocol_version)
+
+    def durations(self, default: Durations) -> Durations:
+        """The service's durations (1.1), else ``default`` (a 1.0 service announces none)."""
+        if self.sintering_hours is None or self.protocol_hours is None:
+            return default
+        return Durations(
+            self.sintering_hours.base,
+            self.sintering_hours.per_dwell_h,
+            dict(self.protocol_hours),
+            source="service",
+        )
 
     @classmethod
     def from_raw(cls, data: Any) -> Capabilities:
@@ -151,13 +244,40 @@ class RecipeIn(BaseModel):
     dwell_h: Number | None = None
 
 
+Campaign = Annotated[str, Field(strict=True, min_length=1, max_length=200)]
+Protocols = Annotated[list[Protocol], Field(min_length=1, max_length=4)]
+
+
 class JobCreate(BaseModel):
-    """Body of ``POST /v1/jobs``; ``protocols`` left out means all of them."""
+    """Body of ``POST /v1/jobs`` making a new sample; ``protocols`` left out means all.
+
+    The whole body of a 1.0 service.
+    """
 
     model_config = ConfigDict(extra="forbid")
-    campaign: Annotated[str, Field(strict=True, min_length=1, max_length=200)]
+    campaign: Campaign
     recipe: RecipeIn
-    protocols: Annotated[list[Protocol], Field(min_length=1, max_length=4)] | None = None
+    protocols: Protocols | None = None
+
+
+class FollowUpCreate(BaseModel):
+    """Body of ``POST /v1/jobs`` running protocols on an existing sample (1.1): no recipe."""
+
+    model_config = ConfigDict(extra="forbid")
+    campaign: Campaign
+    sample_id: Annotated[str, Field(strict=True, min_length=1, max_length=200)]
+    protocols: Protocols | None = None
+
+
+def _job_kind(body: Any) -> str:
+    return "follow_up" if isinstance(body, dict) and "sample_id" in body else "new_sample"
+
+
+#: Body of ``POST /v1/jobs`` on a 1.1 service: a body naming ``sample_id`` is a follow-up.
+JobRequest = Annotated[
+    Annotated[JobCreate, Tag("new_sample")] | Annotated[FollowUpCreate, Tag("follow_up")],
+    Discriminator(_job_kind),
+]
 
 
 class JobError(BaseModel):
@@ -170,7 +290,12 @@ class JobError(BaseModel):
 
 
 class Job(BaseModel):
-    """The job object of the protocol."""
+    """The job object of the protocol.
+
+    1.1 adds ``sample_id`` (the sample the job runs on; for a follow-up the named one) and,
+    once the job has finished, ``instrument_hours`` (what it used). Both stay None on a 1.0
+    service. ``recipe`` is the sample's recipe, for a follow-up too.
+    """
 
     model_config = _LENIENT
     job_id: str
@@ -182,6 +307,8 @@ class Job(BaseModel):
     created_at: str
     updated_at: str
     error: JobError | None = None
+    sample_id: str | None = None
+    instrument_hours: Hours | None = None
 
 
 class JobList(BaseModel):
@@ -218,83 +345,3 @@ class Result(BaseModel):
     recipe: dict[str, float]
     sample: Sample
     measurements: list[Measurement]
-
-
-def _finite(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def validate_result(data: Any, job_id: str) -> dict[str, Any]:
-    """Check a result against the protocol and return it unchanged.
-
-    Checks: the required top-level fields, ``job_id`` equal to the one asked for, a sample
-    with finite positive thickness and area, and for every measurement its ``protocol``,
-    a finite ``temperature_c``, its scalar settings, and its arrays: present, non-empty,
-    of equal length, all finite numbers. Measurements of a protocol this client does not
-    know are checked only for equal-length finite arrays.
-
-    Args:
-        data: The decoded JSON answer.
-        job_id: The job the result was asked for.
-
-    Raises:
-        CyclerProtocolError: naming the job, the measurement (index and protocol) and field.
-    """
-    where = f"result of job {job_id}"
-    if not isinstance(data, dict):
-        raise CyclerProtocolError(f"{where}: expected a JSON object, got {type(data).__name__}")
-    for key in ("job_id", "recipe", "sample", "measurements"):
-        if key not in data:
-            raise CyclerProtocolError(f"{where}: missing field {key!r}")
-    if data["job_id"] != job_id:
-        raise CyclerProtocolError(f"{where}: it names job {data['job_id']!r} instead")
-    if not isinstance(data["recipe"], dict):
-        raise CyclerProtocolError(f"{where}: field 'recipe' is not an object")
-    sample = data["sample"]
-    if not isinstance(sample, dict):
-        raise CyclerProtocolError(f"{where}: field 'sample' is not an object")
-    for key in ("thickness_cm", "area_cm2", "bulk_density_g_cm3"):
-        value = sample.get(key)
-        if not _finite(value) or float(value) <= 0:  # type: ignore[arg-type]
-            raise CyclerProtocolError(
-                f"{where}: sample.{key} = {value!r} is not a finite positive number"
-            )
-    measurements = data["measurements"]
-    if not isinstance(measurements, list):
-        raise CyclerProtocolError(f"{where}: field 'measurements' is not a list")
-    for index, meas in enumerate(measurements):
-        _validate_measurement(meas, f"{where}, measurement {index}")
-    return data
-
-
-def _validate_measurement(meas: Any, where: str) -> None:
-    if not isinstance(meas, dict):
-        raise CyclerProtocolError(f"{where}: not an object")
-    protocol = meas.get("protocol")
-    if not isinstance(protocol, str):
-        raise CyclerProtocolError(f"{where}: missing or non-text field 'protocol'")
-    where = f"{where} ({protocol})"
-    if not _finite(meas.get("temperature_c")):
-        raise CyclerProtocolError(
-            f"{where}: temperature_c = {meas.get('temperature_c')!r} is not a finite number"
-        )
-    for key in MEASUREMENT_SCALARS.get(protocol, ()):
-        if not _finite(meas.get(key)):
-            raise CyclerProtocolError(f"{where}: {key} = {meas.get(key)!r} is not a finite number")
-    required = MEASUREMENT_ARRAYS.get(protocol)
-    if required is None:  # a protocol this client does not know: check its arrays only
-        required = tuple(k for k, v in meas.items() if isinstance(v, list))
-    lengths: dict[str, int] = {}
-    for key in required:
-        values = meas.get(key)
-        if not isinstance(values, list):
-            raise CyclerProtocolError(f"{where}: missing array {key!r}")
-        if not values:
-            raise CyclerProtocolError(f"{where}: array {key!r} is empty")
-        for i, value in enumerate(values):
-            if not _finite(value):
-                raise CyclerProtocolError(f"{where}: {key}[{i}] = {value!r} is not a finite number")
-        lengths[key] = len(values)
-    if len(set(lengths.values())) > 1:
-        detail = ", ".join(f"{k}: {n}" for k, n in lengths.items())
-        raise CyclerProtocolError(f"{where}: arrays of different lengths ({detail})")

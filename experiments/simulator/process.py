@@ -50,6 +50,7 @@ class RunningSimulator:
     process: subprocess.Popen[bytes]
     log_path: Path
     _log: IO[bytes] | None = field(default=None, repr=False)
+    protocol_version: str = "1.1"
 
     @property
     def pid(self) -> int:
@@ -111,6 +112,7 @@ def running_simulator(
     max_concurrent_jobs: int = 4,
     host: str = "127.0.0.1",
     startup_timeout_s: float = 30.0,
+    protocol_version: str = "1.1",
 ) -> Iterator[RunningSimulator]:
     """Start a simulator subprocess, wait until healthy, yield its handle, stop it.
 
@@ -119,17 +121,19 @@ def running_simulator(
         landscape: Truth landscape name.
         faults: Fault settings (FaultConfig or a mapping like ``{"http-error": 0.1}``).
         token: Bearer token of the service.
-        job_duration_s: Mean real seconds per job.
-        job_jitter: Relative spread of job durations.
+        job_duration_s: Real seconds of a reference job (110 instrument-hours); any job
+            takes its instrument-hours times ``job_duration_s / 110``.
+        job_jitter: Relative spread of the instrument-hours a job uses.
         max_concurrent_jobs: Jobs running at once.
         host: Loopback address to bind.
         startup_timeout_s: How long to wait for ``/v1/health``.
+        protocol_version: "1.1" (default) or "1.0".
 
     Raises:
         CyclerUnavailableError: The subprocess died or never became healthy (its output is
             quoted).
     """
-    from experiments.simulator.service import SimulatorConfig  # light: no server start
+    from experiments.simulator.config import SimulatorConfig  # light: no web framework
 
     if isinstance(faults, FaultConfig):
         fault_config = faults
@@ -144,6 +148,7 @@ def running_simulator(
         job_jitter=job_jitter,
         max_concurrent_jobs=max_concurrent_jobs,
         faults=fault_config,
+        protocol_version=protocol_version,
     )
     port = free_port(host)
     env = dict(os.environ, CYCLER_TOKEN=token, PYTHONUNBUFFERED="1")
@@ -168,7 +173,12 @@ def running_simulator(
         command, cwd=_REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
     )
     sim = RunningSimulator(
-        url=f"http://{host}:{port}", token=token, process=process, log_path=Path(log_name), _log=log
+        url=f"http://{host}:{port}",
+        token=token,
+        process=process,
+        log_path=Path(log_name),
+        _log=log,
+        protocol_version=config.protocol_version,
     )
     try:
         _wait_healthy(sim, startup_timeout_s)

@@ -1,4 +1,10 @@
-"""A simulated cycler service implementing protocol version 1 (FastAPI, run with uvicorn).
+"""A simulated cycler service implementing protocol 1.1, or 1.0 (FastAPI, run with uvicorn).
+
+``SimulatorConfig(protocol_version="1.0")`` (``gbs cycler serve --protocol-version 1.0``)
+serves protocol 1.0 as a 1.0 service would: ``protocol_version`` "1", no durations in the
+capabilities, no ``sample_id`` or ``instrument_hours`` on jobs, and a body naming a
+``sample_id`` is malformed (``400``: an unknown field, and the recipe missing). Either way
+the clock charges instrument-hours (:mod:`experiments.simulator.jobs`).
 
 Readings of the protocol this simulator takes where it leaves room (each is what a real lab
 service would most plausibly do):
@@ -16,6 +22,12 @@ service would most plausibly do):
 - A job starts as soon as a slot is free, so a ``POST`` may already answer ``running``.
 - Every non-2xx answer, FastAPI's own validation errors (``400``, not ``422``), unknown routes
   (``404``) and wrong methods (``405``) included, has the protocol's error body.
+- 1.1: a body with ``sample_id`` is a follow-up; one with both ``sample_id`` and ``recipe`` is
+  ``400``. A follow-up without ``protocols`` runs all of them, as the protocol says of any
+  job (repeats and the CCD staircase included). Samples: :mod:`experiments.simulator.samples`.
+- 1.1: a job object names its ``sample_id`` from the start (a new sample's id is fixed when
+  the job is accepted) and carries ``instrument_hours`` once finished, not while queued or
+  running.
 """
 
 from __future__ import annotations
@@ -23,11 +35,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hmac
-import json
 import logging
-import os
 from collections.abc import Callable, MutableMapping, Sequence
-from dataclasses import asdict, dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Header, Query, Request
@@ -39,16 +48,20 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from experiments.cycler.models import (
     PROTOCOL_VERSION,
+    PROTOCOL_VERSION_1_1,
     PROTOCOLS,
     Capabilities,
     ErrorBody,
+    FollowUpCreate,
     Health,
     Job,
     JobCreate,
     JobList,
+    JobRequest,
     Result,
 )
-from experiments.simulator.faults import FaultConfig, FaultInjector, abort_connection
+from experiments.simulator.config import SimulatorConfig
+from experiments.simulator.faults import FaultInjector, abort_connection
 from experiments.simulator.jobs import JobStore, ServiceError
 from physics.constants import NZSP_THEORETICAL_DENSITY_G_CM3
 from physics.errors import ConfigError
@@ -66,69 +79,13 @@ def _responses(*codes: int, **extra: Any) -> dict[int | str, dict[str, Any]]:
     return out
 
 
+IdempotencyKey = Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=128)]
 _STATUS_CODES = {
     400: "invalid_request",
     401: "unauthorized",
     404: "not_found",
     405: "method_not_allowed",
 }
-
-
-@dataclass(frozen=True)
-class SimulatorConfig:
-    """Settings of a simulated service.
-
-    Attributes:
-        token: The bearer token clients must send (CYCLER_TOKEN when None).
-        seed: Seed of pellets, noise, durations and faults.
-        landscape: Name of the truth landscape (``experiments.worlds.landscapes``).
-        job_duration_s: Mean real seconds per job (compressed lab time).
-        job_jitter: Relative spread of job durations.
-        max_concurrent_jobs: Jobs running at once.
-        faults: Fault probabilities.
-    """
-
-    token: str | None = None
-    seed: int = 0
-    landscape: str = "calibrated"
-    job_duration_s: float = 2.0
-    job_jitter: float = 0.2
-    max_concurrent_jobs: int = 4
-    faults: FaultConfig = field(default_factory=FaultConfig)
-
-    def __post_init__(self) -> None:
-        if not (0 <= self.job_duration_s <= 86400):
-            raise ConfigError(f"job duration {self.job_duration_s!r} s must lie in [0, 86400]")
-        if not (0 <= self.job_jitter < 1):
-            raise ConfigError(f"job jitter {self.job_jitter!r} must lie in [0, 1)")
-        if not (1 <= self.max_concurrent_jobs <= 1000):
-            raise ConfigError(
-                f"max concurrent jobs {self.max_concurrent_jobs!r} must lie in [1, 1000]"
-            )
-
-    def resolved_token(self) -> str:
-        """The token, from the config or CYCLER_TOKEN; ConfigError when neither is set."""
-        token = self.token or os.environ.get("CYCLER_TOKEN", "")
-        if not token.strip():
-            raise ConfigError(
-                "no token for the cycler simulator: set CYCLER_TOKEN (the same value the "
-                "clients use), e.g. export CYCLER_TOKEN=$(python -c 'import secrets; "
-                "print(secrets.token_urlsafe())')"
-            )
-        return token.strip()
-
-    def to_json(self) -> str:
-        """The config without its token, as JSON (for a subprocess's command line)."""
-        data = asdict(self)
-        data.pop("token")
-        return json.dumps(data)
-
-    @classmethod
-    def from_json(cls, text: str) -> SimulatorConfig:
-        """Inverse of :meth:`to_json` (the token comes from CYCLER_TOKEN)."""
-        data = json.loads(text)
-        data["faults"] = FaultConfig.from_dict(data.get("faults") or {})
-        return cls(**data)
 
 
 def _error(
@@ -142,7 +99,7 @@ def _error(
 def _validation_message(exc: RequestValidationError) -> str:
     parts = []
     for err in exc.errors()[:3]:
-        loc = [str(p) for p in err.get("loc", ()) if p != "body"]
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "new_sample", "follow_up")]
         where = ".".join(loc) or "body"
         parts.append(f"{where}: {err.get('msg', 'invalid')}")
     return "; ".join(parts) or "malformed request"
@@ -191,27 +148,31 @@ def create_app(
         job_duration_s=config.job_duration_s,
         jitter=config.job_jitter,
         max_concurrent_jobs=config.max_concurrent_jobs,
+        durations=config.durations(),
+        staged=config.staged,
     )
+    version = PROTOCOL_VERSION_1_1 if config.staged else PROTOCOL_VERSION
     recipe_space: dict[str, dict[str, float]] = {}
     for a in space.axes:
         spec = {"min": a.min_value, "max": a.max_value, "step": a.step}
         if a.default is not None:
             spec["default"] = a.default
         recipe_space[a.name] = spec
-    capabilities = Capabilities.from_raw(
-        {
-            "protocol_version": PROTOCOL_VERSION,
-            "recipe_space": recipe_space,
-            "protocols": list(PROTOCOLS),
-            "max_concurrent_jobs": config.max_concurrent_jobs,
-            "theoretical_density_g_cm3": NZSP_THEORETICAL_DENSITY_G_CM3,
-        }
-    ).raw
+    announced: dict[str, Any] = {
+        "protocol_version": version,
+        "recipe_space": recipe_space,
+        "protocols": list(PROTOCOLS),
+        "max_concurrent_jobs": config.max_concurrent_jobs,
+        "theoretical_density_g_cm3": NZSP_THEORETICAL_DENSITY_G_CM3,
+    }
+    if config.staged:
+        announced.update(config.durations().to_capabilities())
+    capabilities = Capabilities.from_raw(announced).raw
 
     api = FastAPI(
         title="Cycler service (simulator)",
-        version=PROTOCOL_VERSION,
-        description="Simulated lab cycler service, protocol version 1.",
+        version=version,
+        description=f"Simulated lab cycler service, protocol version {version}.",
         docs_url=None,
         redoc_url=None,
         # HTTPBearer documents the auth scheme (the gate enforces it).
@@ -251,39 +212,50 @@ def create_app(
 
     @api.get("/v1/health", response_model=Health, responses=_responses())
     def health() -> dict[str, Any]:
-        return {"status": "ok", "protocol_version": PROTOCOL_VERSION}
+        return {"status": "ok", "protocol_version": version}
 
     @api.get("/v1/capabilities", response_model=Capabilities, responses=_responses())
     def get_capabilities() -> JSONResponse:
         return JSONResponse(capabilities)
 
-    @api.post(
-        "/v1/jobs",
-        response_model=Job,
-        status_code=201,
-        responses=_responses(409, _200={"model": Job}),
-    )
-    def create_job(
-        body: JobCreate,
-        idempotency_key: Annotated[
-            str, Header(alias="Idempotency-Key", min_length=1, max_length=128)
-        ],
-    ) -> JSONResponse:
+    def check(recipe: dict[str, Any]) -> dict[str, float]:
+        try:
+            return space.validate(recipe)
+        except ConfigError as exc:
+            raise ServiceError(400, "invalid_recipe", str(exc)) from exc
+
+    def create(body: JobCreate | FollowUpCreate, key: str) -> JSONResponse:
         protocols = [str(p) for p in (body.protocols or PROTOCOLS)]
         if len(set(protocols)) != len(protocols):
             raise ServiceError(400, "invalid_request", f"protocols {protocols} lists one twice")
-        recipe_in = body.recipe.model_dump()
-        if recipe_in.get("dwell_h") is None:
-            recipe_in["dwell_h"] = space.dwell_h.default
-
-        def check(recipe: dict[str, Any]) -> dict[str, float]:
-            try:
-                return space.validate(recipe)
-            except ConfigError as exc:
-                raise ServiceError(400, "invalid_recipe", str(exc)) from exc
-
-        job, created = store.create(body.campaign, recipe_in, protocols, idempotency_key, check)
+        if isinstance(body, FollowUpCreate):
+            job, created = store.create_followup(body.campaign, body.sample_id, protocols, key)
+        else:
+            recipe_in = body.recipe.model_dump()
+            if recipe_in.get("dwell_h") is None:
+                recipe_in["dwell_h"] = space.dwell_h.default
+            job, created = store.create(body.campaign, recipe_in, protocols, key, check)
         return JSONResponse(job, status_code=201 if created else 200)
+
+    post_jobs = api.post(
+        "/v1/jobs",
+        response_model=Job,
+        status_code=201,
+        responses=_responses(404, 409, _200={"model": Job})
+        if config.staged
+        else _responses(409, _200={"model": Job}),
+    )
+    if config.staged:
+
+        @post_jobs
+        def create_job(body: JobRequest, idempotency_key: IdempotencyKey) -> JSONResponse:
+            return create(body, idempotency_key)  # type: ignore[arg-type]
+
+    else:
+
+        @post_jobs
+        def create_job_1_0(body: JobCreate, idempotency_key: IdempotencyKey) -> JSONResponse:
+            return create(body, idempotency_key)
 
     @api.get("/v1/jobs", response_model=JobList, responses=_responses())
     def list_jobs(campaign: Annotated[str, Query(min_length=1, max_length=200)]) -> JSONResponse:

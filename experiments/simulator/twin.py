@@ -276,23 +276,27 @@ def measure(
     protocols: Sequence[str],
     rng: np.random.Generator,
     settings: CcdSettings | None = None,
+    hidden: Hidden | None = None,
 ) -> list[dict[str, Any]]:
     """The measurements of ``protocols`` on ``pellet``, in the protocol's canonical order.
 
     Hidden parameters are drawn first and each protocol gets its own child generator, so
-    a pellet's data do not depend on which other protocols were asked for.
+    a pellet's data do not depend on which other protocols were asked for. A later job on
+    the same pellet passes the pellet's ``hidden`` parameters (drawn by its first job) and
+    a new generator: the same cell, new noise.
 
     Args:
         pellet: The pellet's true properties.
         protocols: Protocol names to measure.
-        rng: Generator for hidden parameters and noise.
+        rng: Generator for hidden parameters (unless given) and noise.
         settings: CCD staircase settings (defaults as in the protocol's example).
+        hidden: The pellet's hidden parameters; drawn from ``rng`` when None.
 
     Returns:
         Measurement dicts as in the protocol's Result section (arrays as lists).
     """
     settings = settings or CcdSettings()
-    hidden = Hidden.draw(rng)
+    hidden = hidden if hidden is not None else Hidden.draw(rng)
     rng_blocking, rng_dc, rng_sym, rng_ccd = rng.spawn(4)
     rb25, rgb25 = _resistances_ohm(pellet)
     q_gb = _cpe_q(rgb25, hidden.gb_apex_hz, hidden.gb_exponent)

@@ -34,9 +34,12 @@ CRACKS = {"zbo_fraction": 0.5, "sinter_temperature_c": 1300.0}  # p_crack ~ 1
 TERMINAL = {"succeeded", "failed", "cancelled"}
 
 
-@pytest.fixture(scope="module")
-def sim():
-    with running_simulator(seed=5, job_duration_s=0.3, max_concurrent_jobs=2) as running:
+@pytest.fixture(scope="module", params=["1.0", "1.1"])
+def sim(request):
+    """The simulator as a 1.0 and as a 1.1 service: the 1.0 behaviour holds for both."""
+    with running_simulator(
+        seed=5, job_duration_s=0.3, max_concurrent_jobs=2, protocol_version=request.param
+    ) as running:
         yield running
 
 
@@ -76,9 +79,11 @@ def _key(name: str) -> str:
     return f"{name}-{time.monotonic_ns()}"
 
 
-def test_health_and_capabilities(client):
-    assert client.health() == {"status": "ok", "protocol_version": "1"}
+def test_health_and_capabilities(sim, client):
+    expected = {"1.0": "1", "1.1": "1.1"}[sim.protocol_version]
+    assert client.health() == {"status": "ok", "protocol_version": expected}
     caps = client.capabilities()
+    assert caps.protocol_version == expected and str(caps.version) == sim.protocol_version
     assert caps.protocols == list(PROTOCOLS) and caps.max_concurrent_jobs == 2
     assert caps.theoretical_density_g_cm3 == pytest.approx(3.244)
     space = RecipeSpace.from_capabilities(caps.raw)
@@ -508,6 +513,11 @@ def _cycler_cli():
             {"CYCLER_TOKEN": "t"},
             "max concurrent jobs",
         ),
+        (
+            ["cycler", "serve", "--protocol-version", "2.0"],
+            {"CYCLER_TOKEN": "t"},
+            r"valid versions: 1\.0, 1\.1",
+        ),
     ],
 )
 def test_serve_refuses_bad_options_with_config_errors(args, env, match):
@@ -520,7 +530,10 @@ def test_serve_refuses_bad_options_with_config_errors(args, env, match):
     assert re.search(match, str(result.exception))
 
 
-def test_gbs_cycler_serve_runs_a_service(tmp_path):
+@pytest.mark.parametrize(
+    ("options", "answered"), [([], "1.1"), (["--protocol-version", "1.0"], "1")]
+)
+def test_gbs_cycler_serve_runs_a_service(tmp_path, options, answered):
     import os
     import subprocess
     import sys
@@ -541,6 +554,7 @@ def test_gbs_cycler_serve_runs_a_service(tmp_path):
         "0.1",
         "--fault",
         "instrument=0",
+        *options,
     ]
     log = open(tmp_path / "serve.log", "wb")
     proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -558,7 +572,7 @@ def test_gbs_cycler_serve_runs_a_service(tmp_path):
             except httpx.TransportError:
                 assert time.monotonic() < deadline, "gbs cycler serve did not come up"
                 time.sleep(0.1)
-        assert response.json() == {"status": "ok", "protocol_version": "1"}
+        assert response.json() == {"status": "ok", "protocol_version": answered}
     finally:
         proc.terminate()
         proc.wait(10)

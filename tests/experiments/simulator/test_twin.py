@@ -215,3 +215,17 @@ def test_lower_conductivity_gives_larger_resistance():
         replace(FakePellet(), sigma_gb_ms_cm=0.5), ["eis_blocking"], np.random.default_rng(0)
     )[0]
     assert poor["z_real_ohm"][35] > good["z_real_ohm"][35] + 150
+
+
+def test_same_hidden_parameters_same_cell_new_noise():
+    p = FakePellet(ccd_ma_cm2=0.42)
+    hidden = Hidden.draw(np.random.default_rng([5, 1, 1]))
+    first = measure(p, ["ccd_staircase"], np.random.default_rng([5, 1, 1]))[0]
+    again = measure(p, ["ccd_staircase"], np.random.default_rng([5, 9, 1]), hidden=hidden)[0]
+    other = measure(p, ["ccd_staircase"], np.random.default_rng([5, 9, 1]))[0]
+    # The first measurement drew exactly these hidden parameters: the cell shorts at the
+    # same step, the same fraction into it; the noise differs.
+    assert len(again["time_s"]) == len(first["time_s"])
+    assert again["voltage_v"] != first["voltage_v"]
+    v1, v2, v3 = (np.abs(np.array(m["voltage_v"])) for m in (first, again, other))
+    assert np.median(np.abs(v2 - v1)) < np.median(np.abs(v3 - v1))
