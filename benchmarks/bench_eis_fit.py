@@ -101,7 +101,7 @@ def run_lin_kk(f: np.ndarray, z: np.ndarray) -> list[tuple[str, float, float, fl
     ours = [lin_kk(f, zi) for zi in z]
     t_ours = (time.perf_counter() - t0) / len(z)
     out.append(
-        ("ours lin_kk", t_ours, 100 * np.mean([r.passed for r in ours]),
+        ("ours lin_kk", t_ours, 100 * float(np.mean([r.passed for r in ours])),
          float(np.median([r.m for r in ours])))
     )  # fmt: skip
     t0 = time.perf_counter()
