@@ -173,9 +173,13 @@ def levenberg_marquardt(
     """Minimize sum r^2 for m problems at once.
 
     Each step solves (J^T J + lambda diag(J^T J)) delta = -J^T r per problem; a step that lowers
-    the cost is kept and lambda divided by 3, otherwise lambda is multiplied by 4. A problem stops
-    when an accepted step lowers its cost by less than ``rtol`` relative, when its cost fell by less
-    than 1e-6 relative over the last 8 steps, or when lambda exceeds 1e12.
+    the cost is kept and lambda divided by 3, otherwise lambda is multiplied by 4. A problem has
+    converged when an accepted step lowers its cost by less than ``rtol`` relative; when its cost
+    fell over the last 8 steps by less than 0.01 cost / dof (dof = number of weighted residuals
+    - p; cost / dof estimates the noise variance, so the parameters still move by less than ~0.1
+    standard error per 8 steps: a crawl, typically of an unresolved parameter towards a bound
+    through the transform); when the fit is exact, cost <= 1e-20 sum (w z)^2 (relative
+    residuals ~1e-10); when a step changes theta by less than 1e-7; or when lambda exceeds 1e12.
 
     Args:
         circuit: the model.
@@ -199,10 +203,13 @@ def levenberg_marquardt(
     cost = np.where(np.isfinite(cost), cost, np.inf)
     eye = np.eye(n_p)
     snapshot = cost.copy()
+    dof = np.maximum(np.count_nonzero(inv_re, axis=1) + np.count_nonzero(inv_im, axis=1) - n_p, 1)
+    exact = 1e-20 * np.sum((z_meas.real * inv_re) ** 2 + (z_meas.imag * inv_im) ** 2, axis=1)
     for it in range(max_iter):
+        converged |= cost <= exact
         act = np.flatnonzero(~converged)
-        if it % 8 == 0:  # stop problems whose cost fell by < 1e-6 relative over 8 steps
-            crawl = (snapshot - cost) <= 1e-6 * cost
+        if it % 8 == 0:  # stop problems that gained < 1e-2 cost / dof over the last 8 steps
+            crawl = (snapshot - cost) <= 1e-2 * cost / dof
             converged |= crawl & (it > 0)
             snapshot = cost.copy()
             act = np.flatnonzero(~converged)
