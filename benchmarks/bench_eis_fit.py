@@ -101,7 +101,7 @@ def run_lin_kk(f: np.ndarray, z: np.ndarray) -> list[tuple[str, float, float, fl
     ours = [lin_kk(f, zi) for zi in z]
     t_ours = (time.perf_counter() - t0) / len(z)
     out.append(
-        ("ours lin_kk", t_ours, 100 * np.mean([r.passed for r in ours]),
+        ("ours lin_kk", t_ours, 100 * float(np.mean([r.passed for r in ours])),
          float(np.median([r.m for r in ours])))
     )  # fmt: skip
     t0 = time.perf_counter()
@@ -112,7 +112,7 @@ def run_lin_kk(f: np.ndarray, z: np.ndarray) -> list[tuple[str, float, float, fl
             theirs.append((m, max(np.abs(rr).max(), np.abs(ri).max())))
     t_theirs = (time.perf_counter() - t0) / len(z)
     out.append(
-        ("impedance.py linKK", t_theirs, 100 * np.mean([mx <= 0.05 for _, mx in theirs]),
+        ("impedance.py linKK", t_theirs, 100 * float(np.mean([mx <= 0.05 for _, mx in theirs])),
          float(np.median([m for m, _ in theirs])))
     )  # fmt: skip
     return out
