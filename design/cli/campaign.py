@@ -106,7 +106,8 @@ def run(
     ] = True,
 ) -> None:
     """Start a campaign: propose, submit, poll, ingest, refit until BUDGET experiments are done."""
-    from design.campaign.config import CampaignConfig, parse_thresholds
+    from design.acquisition.thresholds import parse_thresholds
+    from design.campaign.config import CampaignConfig
     from design.campaign.session import load_initial_data, start_campaign
     from design.tracking.store import default_tracking_uri
     from experiments import paper_table_path
