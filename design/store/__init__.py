@@ -1,1 +1,3 @@
-"""Campaign persistence: the database (SQLAlchemy), its state machine (ledger) and the lease."""
+"""Campaign persistence: the database (SQLAlchemy records, ``database``), how it is opened
+(``engine``: read-only mode, schema checks), its Alembic migrations (``migrate``,
+``migrations/``), its state machine (``ledger``) and the lease (``lease``)."""

@@ -159,3 +159,12 @@ def test_every_command_gives_one_line_for_a_text_file_db(tmp_path, capsys, monke
         and err == f"error: {text} is not a gbs campaign database (not a database file at all)\n"
     )
     assert _files(tmp_path) == {"notes.txt": b"not a database\n"}
+
+
+def test_resuming_in_a_missing_database_creates_nothing(tmp_path):
+    from design.campaign.session import resume_campaign
+
+    path = tmp_path / "sub" / "c.db"
+    with pytest.raises(CampaignError, match=f"no campaign database at {path}"):
+        resume_campaign("c1", db_url=f"sqlite:///{path}")
+    assert not path.parent.exists()
