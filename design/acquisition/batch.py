@@ -3,8 +3,8 @@
 Multi-objective mode (``objective="multi"``): noisy expected hypervolume improvement (the
 estimator of BoTorch's qNEHVI / qLogNEHVI) on the surrogate's posterior in model space,
 maximizing ``log sigma``, ``log CCD`` and ``-logit t_e``, with the reference point at the
-user's thresholds (:data:`DEFAULT_THRESHOLDS` otherwise): a recipe only adds hypervolume
-where it beats every threshold. Single-objective mode (``objective="sigma"``): noisy
+user's thresholds (names, valid values and defaults in :mod:`design.acquisition.thresholds`):
+a recipe only adds hypervolume where it beats every threshold. Single-objective mode (``objective="sigma"``): noisy
 expected improvement of ``log sigma`` (qNEI's estimator) counting only samples that meet the
 thresholds of the other objectives (``t_e <= 0.05`` by default): outcome constraints.
 
@@ -36,6 +36,11 @@ from botorch.utils.multi_objective.hypervolume import Hypervolume
 from botorch.utils.multi_objective.pareto import is_non_dominated
 from scipy.stats import qmc
 
+from design.acquisition.thresholds import (
+    DEFAULT_SIGMA_MODE_THRESHOLDS,
+    DEFAULT_THRESHOLDS,
+    check_thresholds,
+)
 from physics.errors import ConfigError
 from physics.schema import MAXIMIZE, OBJECTIVES, RECIPE_COLUMNS, RecipeSpace
 from physics.table import empty_table, validate_table
@@ -44,24 +49,14 @@ from surrogate.base import split_noise_columns, to_model_space
 from surrogate.sampling import ConditionalSampler, GPPosteriorParts
 
 __all__ = [
-    "DEFAULT_THRESHOLDS",
     "MIN_P_FEASIBLE",
     "OBJECTIVE_MODES",
     "Suggestion",
-    "check_thresholds",
     "hypervolume",
     "reference_point",
     "suggest",
 ]
 
-#: Reference point of the hypervolume when the user gives none (property units).
-DEFAULT_THRESHOLDS: dict[str, float] = {
-    "sigma_total_ms_cm": 0.5,
-    "ccd_ma_cm2": 0.1,
-    "electronic_fraction": 0.1,
-}
-#: Outcome constraint of the single-objective mode when the user gives none.
-DEFAULT_SIGMA_MODE_THRESHOLDS: dict[str, float] = {"electronic_fraction": 0.05}
 OBJECTIVE_MODES: tuple[str, ...] = ("multi", "sigma")
 #: Candidates less likely than this to survive the furnace are skipped (while others remain).
 MIN_P_FEASIBLE = 0.2
@@ -95,29 +90,6 @@ class Suggestion:
 
 def _num(value: float) -> float | None:
     return float(value) if np.isfinite(value) else None
-
-
-def check_thresholds(thresholds: dict[str, float] | None) -> dict[str, float]:
-    """Validate thresholds: names among the objectives, positive, t_e below 1.
-
-    Raises:
-        ConfigError: an unknown name (the valid ones are listed) or an impossible value.
-    """
-    out: dict[str, float] = {}
-    for name, value in (thresholds or {}).items():
-        if name not in OBJECTIVES:
-            raise ConfigError(
-                f"unknown threshold {name!r}; thresholds must be one of: {', '.join(OBJECTIVES)}"
-            )
-        try:
-            value = float(value)
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"threshold {name} = {value!r} is not a number") from exc
-        upper = 1.0 if name == "electronic_fraction" else np.inf
-        if not (0.0 < value < upper):
-            raise ConfigError(f"threshold {name} = {value!r} must lie in (0, {upper:g})")
-        out[name] = value
-    return out
 
 
 def reference_point(thresholds: dict[str, float] | None = None) -> torch.Tensor:

@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from design.acquisition.thresholds import check_thresholds
 from physics.errors import ConfigError
-from physics.schema import PROPERTY_COLUMNS
 from surrogate.base import STRATEGIES
 
-__all__ = [
-    "CONFIG_VERSION",
-    "THRESHOLD_NAMES",
-    "CampaignConfig",
-    "parse_thresholds",
-    "redact_url",
-]
+__all__ = ["CONFIG_VERSION", "CampaignConfig", "redact_url"]
 
 CONFIG_VERSION = 1
-THRESHOLD_NAMES = tuple(c for c in PROPERTY_COLUMNS if c != "ccd_censored")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
@@ -32,34 +24,6 @@ def redact_url(url: str) -> str:
     if parts.port:
         host = f"{host}:{parts.port}"
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
-
-
-def parse_thresholds(items: list[str] | None) -> dict[str, float]:
-    """Parse ``NAME=VALUE`` options into a dict.
-
-    Raises:
-        ConfigError: malformed item, unknown property name or non-finite value.
-    """
-    out: dict[str, float] = {}
-    for item in items or []:
-        name, sep, value = item.partition("=")
-        name = name.strip()
-        if not sep or not name:
-            raise ConfigError(
-                f"--threshold {item!r}: expected NAME=VALUE, e.g. sigma_total_ms_cm=1.0"
-            )
-        if name not in THRESHOLD_NAMES:
-            raise ConfigError(
-                f"--threshold {name!r} is not a property; choose one of {', '.join(THRESHOLD_NAMES)}"
-            )
-        try:
-            number = float(value)
-        except ValueError as exc:
-            raise ConfigError(f"--threshold {item!r}: {value!r} is not a number") from exc
-        if not math.isfinite(number):
-            raise ConfigError(f"--threshold {item!r}: the value must be finite")
-        out[name] = number
-    return out
 
 
 @dataclass
@@ -73,7 +37,8 @@ class CampaignConfig:
         batch_size: jobs kept in flight; ``None`` = the service's ``max_concurrent_jobs``.
         strategy: ``physics-gp``, ``gp`` or ``sobol``.
         seed: random seed (iteration ``i`` uses ``seed + i``).
-        thresholds: property thresholds passed to the acquisition (``name -> value``).
+        thresholds: property thresholds passed to the acquisition (``name -> value``,
+            checked by :func:`design.acquisition.thresholds.check_thresholds`).
         initial_data: the CSV the campaign started from (informative; its rows are in the DB).
         protocols: protocols to request (``None`` = all).
         max_fault_retries: re-runs of a proposal after instrument faults before giving up.
@@ -128,7 +93,7 @@ class CampaignConfig:
                 raise ConfigError(f"{name} = {getattr(self, name)!r} must be in [0, 100]")
         if not (0 < self.poll_interval_s <= self.poll_max_s):
             raise ConfigError("poll_interval_s must be positive and at most poll_max_s")
-        parse_thresholds([f"{k}={v}" for k, v in self.thresholds.items()])
+        self.thresholds = check_thresholds(self.thresholds)
         if self.tracking_uri and (
             urlsplit(self.tracking_uri).password or "token=" in self.tracking_uri
         ):

@@ -82,6 +82,7 @@ def run_demo(
     from experiments.simulator.process import running_simulator
 
     console = console or Console()
+    Store(db_url).close()  # an unusable --db fails here, before the simulator starts
     uri = resolve_tracking_uri(tracking_uri or os.environ.get("MLFLOW_TRACKING_URI"))
     name = f"demo-{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
     token = secrets.token_urlsafe(24)

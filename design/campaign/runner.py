@@ -18,11 +18,16 @@ that fails analysis (NaN, missing arrays) is set aside as ``rejected`` with its 
 measurement, and its recipe is re-run under a new key, at most ``max_reruns`` (default 2) times;
 after that, and after ``max_fault_retries`` instrument faults in a row, the slot is abandoned and
 counts against the budget, so a campaign always ends.
+
+Proposals: a model-based strategy that fails in a round (a failed fit, a singular matrix)
+hands that round to Sobol points (:func:`design.campaign.proposer.propose_with_fallback`);
+the round's iteration record, the tracker and the log say which strategy proposed and why.
+A configuration error stops the campaign (``stopped``, with the reason) instead.
 """
 
 from __future__ import annotations
 
-import sys
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -30,7 +35,13 @@ from typing import Any
 import pandas as pd
 
 from design.campaign.config import CampaignConfig
-from design.campaign.proposer import Proposed, Proposer, default_analyzer, default_proposer
+from design.campaign.proposer import (
+    Proposed,
+    Proposer,
+    default_analyzer,
+    default_proposer,
+    propose_with_fallback,
+)
 from design.errors import CampaignError
 from design.reporting.snapshot import CampaignSnapshot, snapshot
 from design.store import ledger
@@ -51,6 +62,7 @@ __all__ = ["CampaignRunner", "Proposed", "Proposer", "default_analyzer", "defaul
 
 _MAX_FETCH_ERRORS = 3
 _LEASE_TTL_S = 120.0
+logger = logging.getLogger(__name__)
 
 
 class CampaignRunner:
@@ -190,10 +202,12 @@ class CampaignRunner:
         known = {j.idempotency_key for j in self.store.jobs(self.record.id)}
         orphans = [j.job_id for k, j in remote.items() if k not in known]
         if orphans:
-            print(
-                f"warning: the service holds {len(orphans)} job(s) of campaign {self.name!r} that "
-                f"this database did not create ({', '.join(orphans[:5])}); they are ignored",
-                file=sys.stderr,
+            logger.warning(
+                "the service holds %d job(s) of campaign %r that this database did not create "
+                "(%s); they are ignored",
+                len(orphans),
+                self.name,
+                ", ".join(orphans[:5]),
             )
         for job in self.store.jobs(
             self.record.id, statuses=(JobStatus.CREATED, JobStatus.SUBMITTED)
@@ -256,7 +270,7 @@ class CampaignRunner:
                 f"the cycler service keeps answering garbage ({exc}); "
                 f"resume with `gbs campaign resume {self.name}` once it is fixed"
             )
-        print(f"warning: {exc}; asking again", file=sys.stderr)
+        logger.warning("%s; asking again", exc)
 
     def _on_status(self, job: JobRecord, remote: Any) -> bool:
         status = remote.status
@@ -361,7 +375,8 @@ class CampaignRunner:
         )
         seed = self.config.seed + iteration
         try:
-            proposed = self.proposer(
+            proposed = propose_with_fallback(
+                self.proposer,
                 table,
                 batch_size=room,
                 pending=pending,
@@ -369,17 +384,14 @@ class CampaignRunner:
                 space=self.space,
                 seed=seed,
             )
-        except (GBSError, ValueError, RuntimeError) as exc:
-            if self.config.strategy == "sobol":
-                raise CampaignError(f"cannot propose recipes: {exc}") from exc
-            fallback = CampaignConfig.from_json({**self.config.to_json(), "strategy": "sobol"})
-            proposed = self.proposer(
-                table,
-                batch_size=room,
-                pending=pending,
-                config=fallback,
-                space=self.space,
-                seed=seed,
+        except CampaignError as exc:
+            raise self._stop(str(exc)) from exc
+        if proposed.fallback_reason:
+            logger.warning(
+                "campaign %s, iteration %d: %s; proposed by Sobol points instead",
+                self.name,
+                iteration,
+                proposed.fallback_reason,
             )
         fit_s = time.perf_counter() - t0
         rows = []
@@ -402,7 +414,9 @@ class CampaignRunner:
             "n_rows": len(table),
             "n_pending": len(pending),
             "fit_seconds": fit_s,
-            "strategy": self.config.strategy,
+            "strategy": proposed.strategy,
+            "configured_strategy": self.config.strategy,
+            "fallback_reason": proposed.fallback_reason,
             "seed": seed,
         }
         jobs = ledger.add_proposals(
@@ -415,6 +429,12 @@ class CampaignRunner:
             )
         self.overhead_s.append(time.perf_counter() - t0)
         return bool(jobs)
+
+    def _stop(self, message: str) -> CampaignError:
+        """Mark the campaign stopped with ``message``; the error to raise."""
+        message = f"{message}; everything received is stored (gbs campaign resume {self.name})"
+        ledger.set_campaign_status(self.store, self.record.id, CampaignStatus.STOPPED, message)
+        return CampaignError(message)
 
 
 def _finite(value: Any) -> float | None:

@@ -15,9 +15,11 @@ import pandas as pd
 
 from design.campaign.config import CampaignConfig
 from design.campaign.runner import CampaignRunner, Proposer
+from design.errors import CampaignError
 from design.reporting.snapshot import CampaignSnapshot
 from design.store import ledger
-from design.store.database import CampaignRecord, Store, dumps, get_record
+from design.store.database import CampaignRecord, Store, dumps, get_record, resolve_db_url
+from design.store.engine import sqlite_file
 from physics.table import read_table
 
 __all__ = ["load_initial_data", "resume_campaign", "start_campaign"]
@@ -140,7 +142,17 @@ def resume_campaign(
 
     Args:
         cycler_url: a new address of the service, if it moved (stored for later resumes).
+
+    Raises:
+        CampaignError: no such database (nothing is created) or campaign, the token was
+            refused, ...
     """
+    file = sqlite_file(resolve_db_url(db_url))
+    if file is not None and not file.exists():
+        raise CampaignError(
+            f"no campaign database at {file}, so no campaign {name!r} to resume; "
+            "point --db at the database the campaign was started with"
+        )
     store = Store(db_url)
     try:
         rec = store.campaign(name)

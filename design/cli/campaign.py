@@ -106,7 +106,8 @@ def run(
     ] = True,
 ) -> None:
     """Start a campaign: propose, submit, poll, ingest, refit until BUDGET experiments are done."""
-    from design.campaign.config import CampaignConfig, parse_thresholds
+    from design.acquisition.thresholds import parse_thresholds
+    from design.campaign.config import CampaignConfig
     from design.campaign.session import load_initial_data, start_campaign
     from design.tracking.store import default_tracking_uri
     from experiments import paper_table_path
@@ -185,7 +186,7 @@ def status(name: Annotated[str, typer.Argument(help="Campaign name.")], db: DbOp
     from design.reporting.snapshot import snapshot
     from design.store.database import Store
 
-    store = Store(db)
+    store = Store(db, read_only=True)
     try:
         Console(width=120).print(status_table(snapshot(store, name)))
     finally:
@@ -205,7 +206,7 @@ def export(
     from design.reporting.snapshot import export_csv
     from design.store.database import Store
 
-    store = Store(db)
+    store = Store(db, read_only=True)
     try:
         path = export_csv(store, name, csv, include_initial=not campaign_only)
     finally:
@@ -229,7 +230,7 @@ def report(
     from design.store.database import Store
 
     path = out or Path(f"report-{name}.html")
-    store = Store(db)
+    store = Store(db, read_only=True)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             summary = summarize_campaign(store, name, Path(tmp))

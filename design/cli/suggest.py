@@ -22,9 +22,10 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from design.acquisition.thresholds import parse_thresholds
 from physics.errors import ConfigError, DataError
 
-__all__ = ["parse_thresholds", "predict_command", "read_csv", "register", "suggest_command"]
+__all__ = ["predict_command", "read_csv", "register", "suggest_command"]
 
 _console = Console()
 _err = Console(stderr=True)
@@ -43,25 +44,6 @@ def read_csv(path: Path, what: str = "measurement table") -> pd.DataFrame:
         return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise DataError(f"{path}: not a readable CSV file ({exc})") from exc
-
-
-def parse_thresholds(items: list[str] | None) -> dict[str, float]:
-    """``["sigma_total_ms_cm=1", ...]`` -> dict, checked by the acquisition's rules.
-
-    Raises:
-        ConfigError: not NAME=VALUE, an unknown name (valid ones listed) or a bad value.
-    """
-    from design.acquisition.batch import check_thresholds
-
-    out: dict[str, Any] = {}
-    for item in items or []:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            raise ConfigError(
-                f"--threshold {item!r}: expected NAME=VALUE, e.g. sigma_total_ms_cm=1"
-            )
-        out[name.strip()] = value.strip()
-    return check_thresholds(out)
 
 
 def _fmt(entry: dict[str, Any] | float | None, digits: int = 3) -> str:

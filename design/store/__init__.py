@@ -1,3 +1,6 @@
-"""Campaign persistence: the database (SQLAlchemy), its state machine (ledger) and the lease."""
+"""Campaign persistence: the database (SQLAlchemy records, ``database``), how it is opened
+(``engine``: read-only mode, schema checks), its Alembic migrations (``migrate``,
+``migrations/``), the states (``states``), the state machine (``ledger``) and the lease
+(``lease``)."""
 
 __all__: list[str] = []

@@ -12,7 +12,12 @@ Tables, one per concept, each row plain JSON text (never pickle):
 - ``results``: the raw result JSON, stored before the job counts as done (unique per job).
 - ``rows``: the measurement-table rows (unique per job and per sample within a campaign),
   including the campaign's initial data (``job_pk`` empty).
-- ``iterations``: one per proposal round, with its MLflow child run.
+- ``iterations``: one per proposal round, with its MLflow child run and the strategy that
+  actually proposed (``fallback_reason`` says why it is not the configured one).
+
+The schema evolves by Alembic migrations (:mod:`design.store.migrate`), applied when a
+:class:`Store` opens the database; ``Store(url, read_only=True)`` never writes (status, export
+and report use it).
 
 The default database is ``<repo>/campaigns/campaigns.db`` (override with ``--db`` or the
 environment variable ``GBS_CAMPAIGN_DB``). Every state change goes through one transaction of
@@ -39,21 +44,17 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    create_engine,
-    event,
     select,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from design.errors import CampaignError
+from design.store.engine import open_database, safe_url
 from design.store.states import CampaignStatus, JobStatus, ProposalStatus
-from physics.errors import ConfigError
 
 __all__ = [
     "DEFAULT_DB_PATH",
-    "SCHEMA_VERSION",
     "Base",
     "CampaignRecord",
     "IterationRecord",
@@ -147,6 +148,10 @@ class IterationRecord(Base):
     info_json: Mapped[str] = mapped_column(Text, default="{}")
     mlflow_run_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: the strategy that proposed this round (``None`` in rounds recorded before revision 0002)
+    strategy: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    #: why that is not the configured strategy (the error that forced the fallback), else None
+    fallback_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class ProposalRecord(Base):
@@ -252,11 +257,12 @@ def get_record(s: Session, model: type[_T], pk: int) -> _T:
     return rec
 
 
-SCHEMA_VERSION = "1"
-
-
 class MetaRecord(Base):
-    """Key-value facts about the database itself (``schema_version``)."""
+    """Key-value facts about the database itself.
+
+    ``schema_version`` is the pre-Alembic schema stamp: 1 up to revision 0001, then 2, so a gbs
+    from before Alembic refuses a database that a newer gbs has migrated.
+    """
 
     __tablename__ = "gbs_meta"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -271,63 +277,37 @@ def resolve_db_url(url: str | None = None) -> str:
     return f"sqlite:///{DEFAULT_DB_PATH}"
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cur = dbapi_connection.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=FULL")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=30000")
-    cur.close()
-
-
 class Store:
-    """A connection to the campaign database; creates the tables on first use.
+    """A connection to the campaign database; migrates it to this code's schema on open.
 
     Args:
         url: a SQLAlchemy URL (``sqlite:///path.db``, ``postgresql+psycopg://host/db``) or
             ``None`` for :func:`resolve_db_url`'s choice.
+        read_only: never write (``campaign status``, ``export``, ``report``): see
+            :func:`design.store.engine.open_database`.
+
+    Attributes:
+        display: how messages name the database (the file, or the URL without password).
+        found: the schema found on open, before any upgrade.
+
+    Raises:
+        ConfigError: the URL is not usable.
+        CampaignError: the database cannot be opened, is not a campaign database, or has a
+            schema newer than this code (one line saying which and what to do).
     """
 
-    def __init__(self, url: str | None = None) -> None:
+    def __init__(self, url: str | None = None, *, read_only: bool = False) -> None:
         self.url = resolve_db_url(url)
-        try:
-            if self.url.startswith("sqlite:///") and self.url != "sqlite:///:memory:":
-                Path(self.url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-            self.engine: Engine = create_engine(self.url, future=True)
-        except (ArgumentError, ImportError, ValueError) as exc:
-            raise ConfigError(
-                f"--db {self.url!r} is not a usable SQLAlchemy URL ({exc}); "
-                "examples: sqlite:///campaigns.db, postgresql+psycopg://user@127.0.0.1:5432/db"
-            ) from exc
-        if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-        try:
-            Base.metadata.create_all(self.engine)
-        except OperationalError as exc:
-            raise CampaignError(
-                f"cannot open the campaign database {self.safe_url}: {exc.orig}"
-            ) from exc
+        self.read_only = read_only
+        opened = open_database(self.url, read_only=read_only)
+        self.engine: Engine = opened.engine
+        self.display, self.found = opened.display, opened.found
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
-        self._check_schema()
-
-    def _check_schema(self) -> None:
-        try:
-            with self.transaction() as s:
-                rec = s.get(MetaRecord, "schema_version")
-                if rec is None:
-                    s.add(MetaRecord(key="schema_version", value=SCHEMA_VERSION))
-                elif rec.value != SCHEMA_VERSION:
-                    raise CampaignError(
-                        f"campaign database {self.safe_url} has schema version {rec.value}; this "
-                        f"version of gbs reads version {SCHEMA_VERSION}"
-                    )
-        except IntegrityError:  # another process wrote it first
-            pass
 
     @property
     def safe_url(self) -> str:
         """The URL with any password hidden."""
-        return self.engine.url.render_as_string(hide_password=True)
+        return safe_url(self.url)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -124,7 +124,8 @@ def add_proposals(
 
     Args:
         proposals: dicts with ``recipe``, ``prediction`` (dict) and ``acquisition_value``.
-        info: what to keep about the round (rows seen, pending, fit time...).
+        info: what to keep about the round (rows seen, pending, fit time...); its
+            ``strategy`` and ``fallback_reason`` also fill the iteration's columns.
     """
     with store.transaction() as s:
         s.add(
@@ -135,6 +136,8 @@ def add_proposals(
                 n_pending=int(info.get("n_pending", 0)),
                 fit_seconds=float(info.get("fit_seconds", 0.0)),
                 info_json=dumps(info),
+                strategy=info.get("strategy"),
+                fallback_reason=info.get("fallback_reason"),
             )
         )
         jobs = []
