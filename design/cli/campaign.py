@@ -3,11 +3,19 @@
 The cycler token comes from the environment variable ``CYCLER_TOKEN`` only. Campaign state
 lives in ``campaigns/campaigns.db`` under the repository unless ``--db`` (a SQLAlchemy URL,
 e.g. ``postgresql+psycopg://user@127.0.0.1:5432/db``) or ``GBS_CAMPAIGN_DB`` says otherwise.
+
+``status``, ``export`` and ``report`` only read the campaign database: pointed at a SQLite file
+that does not exist, is not a database or holds no campaigns, they say so in one line and
+create nothing. Output files are checked before any work (a folder, an existing file without
+``--force``, an unwritable place: one line each). ``run`` checks the MLflow store (seconds)
+before it creates the campaign.
 """
 
 from __future__ import annotations
 
 import os
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Annotated
 
@@ -39,6 +47,38 @@ TrackingOpt = Annotated[
         "else sqlite:///<repo>/mlruns/mlflow.db).",
     ),
 ]
+
+
+ForceOpt = Annotated[bool, typer.Option("--force", help="Replace the output file if it exists.")]
+
+
+def _existing_store(db: str | None):
+    """Open the campaign database for reading; never create a SQLite file or its folder.
+
+    Raises:
+        CampaignError: no such SQLite file, not a database, or no campaigns table in it.
+    """
+    from design.errors import CampaignError
+    from design.store.database import Store, resolve_db_url
+
+    url = resolve_db_url(db)
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        if not path.is_file():
+            raise CampaignError(
+                f"no campaign database at {path} (no campaign has run there; "
+                "check --db or GBS_CAMPAIGN_DB)"
+            )
+        try:
+            with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)) as conn:
+                tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+        except sqlite3.DatabaseError as exc:
+            raise CampaignError(f"--db {path}: not a database ({exc})") from None
+        if "campaigns" not in tables:
+            raise CampaignError(
+                f"--db {path}: not a campaign database (it has no campaigns table); check --db"
+            )
+    return Store(url)
 
 
 def _display(enabled: bool):
@@ -108,6 +148,7 @@ def run(
     """Start a campaign: propose, submit, poll, ingest, refit until BUDGET experiments are done."""
     from design.campaign.config import CampaignConfig, parse_thresholds
     from design.campaign.session import load_initial_data, start_campaign
+    from design.tracking.connection import check_tracking_store, short_http_retries
     from design.tracking.store import default_tracking_uri
     from experiments import paper_table_path
     from physics.errors import ConfigError
@@ -132,6 +173,9 @@ def run(
         tracking_uri=chosen_uri,
     )
     initial = load_initial_data(source)
+    if tracking:  # seconds, before the campaign exists: a wrong URI costs nothing
+        short_http_retries()
+        check_tracking_store(chosen_uri)
     try:
         with _display(progress) as display:
             snap = start_campaign(config, db_url=db, initial=initial, on_progress=display)
@@ -183,9 +227,8 @@ def status(name: Annotated[str, typer.Argument(help="Campaign name.")], db: DbOp
 
     from design.reporting.progress import status_table
     from design.reporting.snapshot import snapshot
-    from design.store.database import Store
 
-    store = Store(db)
+    store = _existing_store(db)
     try:
         Console(width=120).print(status_table(snapshot(store, name)))
     finally:
@@ -200,14 +243,19 @@ def export(
     campaign_only: Annotated[
         bool, typer.Option("--campaign-only", help="Leave out the initial data.")
     ] = False,
+    force: ForceOpt = False,
 ) -> None:
     """Write the campaign's measurement table (initial data and results) as CSV."""
+    from design.cli.paths import output_file
+    from design.errors import OutputPathError
     from design.reporting.snapshot import export_csv
-    from design.store.database import Store
 
-    store = Store(db)
+    output_file(csv, "--csv", suffixes=(".csv",), overwrite=force)
+    store = _existing_store(db)
     try:
         path = export_csv(store, name, csv, include_initial=not campaign_only)
+    except OSError as exc:
+        raise OutputPathError(f"--csv {csv}: cannot write ({exc.strerror or exc})") from None
     finally:
         store.close()
     typer.echo(f"wrote {path}")
@@ -220,20 +268,30 @@ def report(
         Path | None, typer.Option("--out", help="Output HTML file (default: report-NAME.html).")
     ] = None,
     db: DbOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Write a one-page HTML summary (plots embedded) of a campaign."""
     import tempfile
 
+    from design.cli.paths import output_file
+    from design.errors import OutputPathError
     from design.reporting.html import write_report
     from design.reporting.summary import summarize_campaign
-    from design.store.database import Store
 
-    path = out or Path(f"report-{name}.html")
-    store = Store(db)
+    path = output_file(
+        out or Path(f"report-{name}.html"), "--out", suffixes=(".html", ".htm"), overwrite=force
+    )
+    store = _existing_store(db)
     try:
+        store.campaign(name)  # an unknown name fails before the model is fitted
         with tempfile.TemporaryDirectory() as tmp:
             summary = summarize_campaign(store, name, Path(tmp))
-            write_report(summary, path)
+            try:
+                write_report(summary, path)
+            except OSError as exc:
+                raise OutputPathError(
+                    f"--out {path}: cannot write ({exc.strerror or exc})"
+                ) from None
     finally:
         store.close()
     typer.echo(f"wrote {path}")
