@@ -44,6 +44,7 @@ from experiments.cycler.errors import (
     CyclerUnavailableError,
 )
 from physics.errors import GBSError
+from physics.jsonsafe import finite_or_none
 from physics.schema import RecipeSpace
 from physics.table import validate_table
 
@@ -393,7 +394,7 @@ class CampaignRunner:
                         "sd": getattr(sug, "sd", {}),
                         "p_feasible": getattr(sug, "p_feasible", None),
                     },
-                    "acquisition_value": _finite(getattr(sug, "acquisition_value", None)),
+                    "acquisition_value": finite_or_none(getattr(sug, "acquisition_value", None)),
                 }
             )
         if not rows:
@@ -415,11 +416,3 @@ class CampaignRunner:
             )
         self.overhead_s.append(time.perf_counter() - t0)
         return bool(jobs)
-
-
-def _finite(value: Any) -> float | None:
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        return None
-    return out if out == out and abs(out) != float("inf") else None
