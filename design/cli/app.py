@@ -97,6 +97,10 @@ def configure_logging(level: str | None = None) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(numeric)
+    # MLflow configures its own logger on import (INFO by default): keep it at our level
+    os.environ.setdefault(
+        "MLFLOW_LOGGING_LEVEL", logging.getLevelName(max(numeric, logging.WARNING))
+    )
     for noisy in ("mlflow", "alembic", "httpx", "httpcore", "urllib3", "matplotlib"):
         logging.getLogger(noisy).setLevel(max(numeric, logging.WARNING))
 
