@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from physics.errors import DataError
+from physics.jsonsafe import finite_or_none
 from physics.schema import DEFAULT_DWELL_H, OBJECTIVES, RECIPE_COLUMNS, RecipeSpace
 from physics.table import empty_table, validate_table
 
@@ -200,15 +201,13 @@ class Prediction:
         for i, row in enumerate(self.recipes.to_dict("records")):
             rec: dict[str, Any] = {k: float(v) for k, v in row.items()}
             for name in OBJECTIVES:
-                rec[name] = {"mean": _num(self.mean[name][i]), "sd": _num(self.sd[name][i])}
-            rec["p_feasible"] = _num(self.p_feasible[i])
+                rec[name] = {
+                    "mean": finite_or_none(self.mean[name][i]),
+                    "sd": finite_or_none(self.sd[name][i]),
+                }
+            rec["p_feasible"] = finite_or_none(self.p_feasible[i])
             out.append(rec)
         return out
-
-
-def _num(value: Any) -> float | None:
-    value = float(value)
-    return value if np.isfinite(value) else None
 
 
 class Surrogate(Protocol):

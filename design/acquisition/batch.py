@@ -42,6 +42,7 @@ from design.acquisition.thresholds import (
     check_thresholds,
 )
 from physics.errors import ConfigError
+from physics.jsonsafe import finite_or_none
 from physics.schema import MAXIMIZE, OBJECTIVES, RECIPE_COLUMNS, RecipeSpace
 from physics.table import empty_table, validate_table
 from surrogate import make_surrogate
@@ -82,14 +83,13 @@ class Suggestion:
         """JSON-ready: recipe fields, ``{objective: {"mean", "sd"}}``, p_feasible, acq value."""
         rec: dict[str, Any] = dict(self.recipe)
         for name in OBJECTIVES:
-            rec[name] = {"mean": _num(self.mean[name]), "sd": _num(self.sd[name])}
-        rec["p_feasible"] = _num(self.p_feasible)
-        rec["acquisition_value"] = _num(self.acquisition_value)
+            rec[name] = {
+                "mean": finite_or_none(self.mean[name]),
+                "sd": finite_or_none(self.sd[name]),
+            }
+        rec["p_feasible"] = finite_or_none(self.p_feasible)
+        rec["acquisition_value"] = finite_or_none(self.acquisition_value)
         return rec
-
-
-def _num(value: float) -> float | None:
-    return float(value) if np.isfinite(value) else None
 
 
 def reference_point(thresholds: dict[str, float] | None = None) -> torch.Tensor:

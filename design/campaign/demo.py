@@ -135,7 +135,7 @@ def _space(url: str, token: str) -> RecipeSpace:
 
 def _print_summary(console: Console, result: DemoResult) -> None:
     console.print(status_table(result.snapshot))
-    from design.cli.suggest import suggestions_table
+    from design.reporting.tables import suggestions_table
 
     records = [sug.to_record() for sug in result.next_suggestions]
     nxt = suggestions_table(records, "Next suggestions (if the campaign went on)", False)

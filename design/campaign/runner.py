@@ -55,6 +55,7 @@ from experiments.cycler.errors import (
     CyclerUnavailableError,
 )
 from physics.errors import GBSError
+from physics.jsonsafe import finite_or_none
 from physics.schema import RecipeSpace
 from physics.table import validate_table
 
@@ -405,7 +406,7 @@ class CampaignRunner:
                         "sd": getattr(sug, "sd", {}),
                         "p_feasible": getattr(sug, "p_feasible", None),
                     },
-                    "acquisition_value": _finite(getattr(sug, "acquisition_value", None)),
+                    "acquisition_value": finite_or_none(getattr(sug, "acquisition_value", None)),
                 }
             )
         if not rows:
@@ -435,11 +436,3 @@ class CampaignRunner:
         message = f"{message}; everything received is stored (gbs campaign resume {self.name})"
         ledger.set_campaign_status(self.store, self.record.id, CampaignStatus.STOPPED, message)
         return CampaignError(message)
-
-
-def _finite(value: Any) -> float | None:
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        return None
-    return out if out == out and abs(out) != float("inf") else None

@@ -3,6 +3,12 @@
 The cycler token comes from the environment variable ``CYCLER_TOKEN`` only. Campaign state
 lives in ``campaigns/campaigns.db`` under the repository unless ``--db`` (a SQLAlchemy URL,
 e.g. ``postgresql+psycopg://user@127.0.0.1:5432/db``) or ``GBS_CAMPAIGN_DB`` says otherwise.
+
+``status``, ``export`` and ``report`` only read the campaign database: pointed at a SQLite file
+that does not exist, is not a database or holds no campaigns, they say so in one line and
+create nothing. Output files are checked before any work (a folder, an existing file without
+``--force``, an unwritable place: one line each). ``run`` checks the MLflow store (seconds)
+before it creates the campaign.
 """
 
 from __future__ import annotations
@@ -39,6 +45,9 @@ TrackingOpt = Annotated[
         "else sqlite:///<repo>/mlruns/mlflow.db).",
     ),
 ]
+
+
+ForceOpt = Annotated[bool, typer.Option("--force", help="Replace the output file if it exists.")]
 
 
 def _display(enabled: bool):
@@ -109,6 +118,7 @@ def run(
     from design.acquisition.thresholds import parse_thresholds
     from design.campaign.config import CampaignConfig
     from design.campaign.session import load_initial_data, start_campaign
+    from design.tracking.connection import check_tracking_store, short_http_retries
     from design.tracking.store import default_tracking_uri
     from experiments import paper_table_path
     from physics.errors import ConfigError
@@ -133,6 +143,9 @@ def run(
         tracking_uri=chosen_uri,
     )
     initial = load_initial_data(source)
+    if tracking:  # seconds, before the campaign exists: a wrong URI costs nothing
+        short_http_retries()
+        check_tracking_store(chosen_uri)
     try:
         with _display(progress) as display:
             snap = start_campaign(config, db_url=db, initial=initial, on_progress=display)
@@ -201,14 +214,21 @@ def export(
     campaign_only: Annotated[
         bool, typer.Option("--campaign-only", help="Leave out the initial data.")
     ] = False,
+    force: ForceOpt = False,
 ) -> None:
     """Write the campaign's measurement table (initial data and results) as CSV."""
+    from design.cli.paths import output_file
+    from design.errors import OutputPathError
     from design.reporting.snapshot import export_csv
+
+    output_file(csv, "--csv", suffixes=(".csv",), overwrite=force)
     from design.store.database import Store
 
     store = Store(db, read_only=True)
     try:
         path = export_csv(store, name, csv, include_initial=not campaign_only)
+    except OSError as exc:
+        raise OutputPathError(f"--csv {csv}: cannot write ({exc.strerror or exc})") from None
     finally:
         store.close()
     typer.echo(f"wrote {path}")
@@ -221,20 +241,32 @@ def report(
         Path | None, typer.Option("--out", help="Output HTML file (default: report-NAME.html).")
     ] = None,
     db: DbOpt = None,
+    force: ForceOpt = False,
 ) -> None:
     """Write a one-page HTML summary (plots embedded) of a campaign."""
     import tempfile
 
+    from design.cli.paths import output_file
+    from design.errors import OutputPathError
     from design.reporting.html import write_report
     from design.reporting.summary import summarize_campaign
+
+    path = output_file(
+        out or Path(f"report-{name}.html"), "--out", suffixes=(".html", ".htm"), overwrite=force
+    )
     from design.store.database import Store
 
-    path = out or Path(f"report-{name}.html")
     store = Store(db, read_only=True)
     try:
+        store.campaign(name)  # an unknown name fails before the model is fitted
         with tempfile.TemporaryDirectory() as tmp:
             summary = summarize_campaign(store, name, Path(tmp))
-            write_report(summary, path)
+            try:
+                write_report(summary, path)
+            except OSError as exc:
+                raise OutputPathError(
+                    f"--out {path}: cannot write ({exc.strerror or exc})"
+                ) from None
     finally:
         store.close()
     typer.echo(f"wrote {path}")

@@ -12,11 +12,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from design.errors import OutputPathError
 from physics.errors import ConfigError
+from physics.jsonsafe import json_safe
 
 __all__ = ["fit_eis_command", "format_elapsed"]
 
 _console = Console()
+#: Image formats of ``--plot`` (matplotlib picks the format from the ending).
+_PLOT_SUFFIXES = (".png", ".svg", ".pdf")
 
 
 def format_elapsed(seconds: float | None) -> str:
@@ -29,19 +33,9 @@ def format_elapsed(seconds: float | None) -> str:
     return f"{seconds:.4g} s"
 
 
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
-
-
 def _sweep_json(row: Any) -> dict[str, Any]:
     s, fit, kk = row.spectrum, row.fit, row.kk
-    return _finite(
+    return json_safe(
         {
             "sweep": row.sweep,
             "start_time_s": row.start_time_s,
@@ -215,6 +209,7 @@ def fit_eis_command(
     conductivity sigma = L / (R A). Sweeps are never merged. Parameters the data do not
     determine are marked unresolved and no sigma is computed from them.
     """
+    from design.cli.paths import output_file
     from physics.eis.readers import read_spectra
     from physics.eis.readers.sweeps import select_sweep
     from physics.eis.sweep_fit import fit_sweeps
@@ -225,6 +220,8 @@ def fit_eis_command(
             raise ConfigError(f"{name} must be a positive number, got {value}")
     if sweep is not None and sweep < 1:
         raise ConfigError(f"--sweep counts from 1, got {sweep}")
+    if plot is not None:  # before the fit: a wrong path costs nothing
+        output_file(plot, "--plot", suffixes=_PLOT_SUFFIXES, overwrite=True)
     spectra = read_spectra(file, area_cm2=area_cm2)
     if sweep is not None:
         spectra = [select_sweep(file, spectra, sweep)]
@@ -240,7 +237,12 @@ def fit_eis_command(
                 if len(rows) == 1
                 else plot.with_name(f"{plot.stem}_sweep{row.sweep}{plot.suffix}")
             )
-            plot_fit(row.fit, out, title=f"{file.name} sweep {row.sweep}: {row.circuit}")
+            try:
+                plot_fit(row.fit, out, title=f"{file.name} sweep {row.sweep}: {row.circuit}")
+            except OSError as exc:
+                raise OutputPathError(
+                    f"--plot {out}: cannot write ({exc.strerror or exc})"
+                ) from None
             plots.append(out)
     file_notes = list(first.get("notes", [])) + set_notes
     if as_json:

@@ -3,30 +3,20 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from design.cli.fit_eis import fit_eis_command
+from design.reporting.format import format_value
 from physics.errors import AnalysisError
 
 __all__ = ["analyze_command", "fit_eis_command", "register"]
 
 _console = Console()
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return f"{value:.4g}" if math.isfinite(value) else str(value)
-    return str(value)
 
 
 def analyze_command(
@@ -45,9 +35,12 @@ def analyze_command(
     ] = 3.244,
 ) -> None:
     """Turn a cycler result into its measurement-table row."""
+    from design.cli.paths import output_dir
     from physics.measurements.results import analyze_result
     from physics.plotting.measurements import plot_analysis
 
+    if plot_dir is not None:
+        output_dir(plot_dir, "--plot-dir")
     try:
         text = result_file.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
@@ -70,7 +63,7 @@ def analyze_command(
         return
     table = Table("column", "value", title=f"{result_file.name} (job {analysis.job_id})")
     for column, value in analysis.row.items():
-        table.add_row(column, _fmt(value))
+        table.add_row(column, format_value(value, 4))
     _console.print(table)
     for note in analysis.notes:
         _console.print(f"note: {note}")

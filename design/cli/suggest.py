@@ -3,123 +3,118 @@
 JSON output of both (``--json`` prints only the JSON on stdout): a list of objects with the
 recipe fields, ``{"mean": ..., "sd": ...}`` for each of sigma_total_ms_cm, ccd_ma_cm2 and
 electronic_fraction in their own units (lognormal / logit-normal moments of the latent
-posterior), ``p_feasible``, and for ``suggest`` the ``acquisition_value`` (natural log of
-p_feasible times the expected improvement; null where nothing improves).
+posterior), ``p_feasible``, ``far_from_data`` (true when the recipe is more than 0.2 of the
+recipe ranges from every measured recipe, see :mod:`design.acquisition.extrapolation`) and for
+``suggest`` the ``acquisition_value`` (natural log of p_feasible times the expected
+improvement; null where nothing improves).
+
+The results are printed before anything is logged to MLflow, so a failing store never loses
+them; the store itself is checked (in seconds) before the work starts.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import tempfile
-import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import pandas as pd
 import typer
-from rich import box
 from rich.console import Console
-from rich.table import Table
 
 from design.acquisition.thresholds import parse_thresholds
+from design.errors import InputTooLargeError
 from physics.errors import ConfigError, DataError
 
-__all__ = ["predict_command", "read_csv", "register", "suggest_command"]
+__all__ = [
+    "MAX_BATCH",
+    "MAX_PREDICT_RECIPES",
+    "MAX_TABLE_ROWS",
+    "predict_command",
+    "read_csv",
+    "register",
+    "suggest_command",
+]
 
 _console = Console()
 _err = Console(stderr=True)
-EXPERIMENT = "gbs-suggest"
+
+#: Largest ``--batch`` of ``gbs suggest``: a furnace load is a handful of pellets; 50 takes
+#: about 25 s on one core, 100 about 2 min.
+MAX_BATCH = 50
+#: Most rows of a measurement table: 1000 rows take about 45 s on one core (300 rows 13 s); an
+#: exact GP's cost grows as rows**3.
+MAX_TABLE_ROWS = 1000
+#: Most recipes in one ``gbs predict --at`` file.
+MAX_PREDICT_RECIPES = 100_000
 
 
-def read_csv(path: Path, what: str = "measurement table") -> pd.DataFrame:
+def read_csv(
+    path: Path, what: str = "measurement table", max_rows: int | None = None
+) -> pd.DataFrame:
     """Read a CSV as strings (empty cells -> NaN); validation is left to the caller.
 
     Raises:
         DataError: no such file, or not a readable CSV.
+        InputTooLargeError: more than ``max_rows`` rows.
     """
     if not path.is_file():
-        raise DataError(f"{path}: no such {what}")
+        raise DataError(f"{path}: no such {what}" + (" (it is a folder)" if path.is_dir() else ""))
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise DataError(f"{path}: not a readable CSV file ({exc})") from exc
+    if max_rows is not None and len(frame) > max_rows:
+        raise InputTooLargeError(
+            f"{path}: {len(frame)} rows; this tool handles at most {max_rows} rows in a "
+            f"{what} (the model's cost grows as rows cubed); keep the rows that matter"
+        )
+    return frame
 
 
-def _fmt(entry: dict[str, Any] | float | None, digits: int = 3) -> str:
-    if isinstance(entry, dict):
-        m, s = entry["mean"], entry["sd"]
-        return "—" if m is None else f"{m:.{digits}g} ± {s:.2g}"
-    if entry is None or (isinstance(entry, float) and not math.isfinite(entry)):
-        return "—"
-    return f"{entry:.{digits}g}"
+@contextmanager
+def _working(message: str) -> Iterator[None]:
+    """A spinner with ``message`` on a terminal's stderr; nothing when stderr is a file/pipe."""
+    if _err.is_terminal:
+        with _err.status(message):
+            yield
+    else:
+        yield
 
 
-def suggestions_table(records: list[dict[str, Any]], title: str, acquisition: bool) -> Table:
-    """Recipes with mean ± sd of each objective, p_feasible and (optionally) log acquisition.
+def _recipe_numbers(frame: pd.DataFrame) -> pd.DataFrame:
+    from physics.schema import RECIPE_COLUMNS
 
-    ``records`` are JSON records (``Suggestion.to_record`` or ``Prediction.to_records``).
-    """
-    table = Table(title=title, box=box.SIMPLE_HEAD)
-    for col in (
-        "x",
-        "T C",
-        "dwell h",
-        "sigma mS/cm",
-        "CCD mA/cm2",
-        "t_e",
-        "p_ok",
-        *(["log acq"] if acquisition else []),
-    ):
-        # recipes never shrink; predictions wrap at "±" when the terminal is narrow
-        recipe = col in ("x", "T C", "dwell h")
-        table.add_column(col, justify="right", no_wrap=recipe, min_width=4 if recipe else None)
-    for r in records:
-        row = [
-            f"{r['zbo_fraction']:.2f}",
-            f"{r['sinter_temperature_c']:.0f}",
-            f"{r['dwell_h']:g}",
-            _fmt(r["sigma_total_ms_cm"]),
-            _fmt(r["ccd_ma_cm2"]),
-            _fmt(r["electronic_fraction"]),
-            _fmt(r["p_feasible"], 2),
-        ]
-        if acquisition:
-            row.append(_fmt(r["acquisition_value"]))
-        table.add_row(*row)
-    return table
+    cols = [c for c in RECIPE_COLUMNS if c in frame.columns]
+    return frame[cols].apply(pd.to_numeric, errors="coerce")
 
 
-def _print_table(records: list[dict[str, Any]], title: str, acquisition: bool) -> None:
-    _console.print(suggestions_table(records, title, acquisition))
+def _mark_far(records: list[dict[str, Any]], table: pd.DataFrame, space: Any) -> None:
+    from design.acquisition.extrapolation import far_from_data
+    from design.reporting.tables import FAR_FROM_DATA_KEY
+    from physics.schema import RECIPE_COLUMNS
+
+    if not records:
+        return
+    recipes = [[r[c] for c in RECIPE_COLUMNS] for r in records]
+    far = far_from_data(recipes, _recipe_numbers(table), space)
+    for rec, flag in zip(records, far, strict=True):
+        rec[FAR_FROM_DATA_KEY] = bool(flag)
 
 
-def _log_mlflow(
-    tracking_uri: str | None,
-    data: Path,
-    table: pd.DataFrame,
-    params: dict,
-    records: list[dict],
-    plots: list[Path],
-) -> str:
-    import mlflow
-    from mlflow.data.pandas_dataset import from_pandas
+def _far_note(records: list[dict[str, Any]]) -> None:
+    from design.acquisition.extrapolation import FAR_FROM_DATA
 
-    from design.tracking.store import ensure_experiment
-
-    experiment_id = ensure_experiment(EXPERIMENT, tracking_uri=tracking_uri)
-    with mlflow.start_run(experiment_id=experiment_id) as run:
-        with warnings.catch_warnings():  # "source can be interpreted in multiple ways"
-            warnings.simplefilter("ignore", UserWarning)
-            dataset = from_pandas(table, source=str(data.resolve()), name=data.name)
-        mlflow.log_input(dataset, context="training")
-        mlflow.log_params(params)
-        mlflow.log_dict(records, "suggestions.json")  # type: ignore[arg-type]  # a JSON list
-        flat = pd.json_normalize(records)
-        mlflow.log_table(flat, artifact_file="suggestions_table.json")
-        for path in plots:
-            mlflow.log_artifact(str(path), artifact_path="plots")
-    return run.info.run_id
+    n_far = sum(bool(r.get("far_from_data")) for r in records)
+    if n_far:
+        _err.print(
+            f"{n_far} of {len(records)} recipes are far from data (more than {FAR_FROM_DATA:g} "
+            "of the recipe ranges from every measured recipe): their predictions rest on the "
+            "physics prior, not on measurements"
+        )
 
 
 def _prior_summary(surrogate: object) -> dict:
@@ -129,7 +124,9 @@ def _prior_summary(surrogate: object) -> dict:
 
 def suggest_command(
     data: Annotated[Path, typer.Option("--data", help="Measurement table (CSV).")],
-    batch: Annotated[int, typer.Option("--batch", help="Number of recipes to suggest.")] = 4,
+    batch: Annotated[
+        int, typer.Option("--batch", help=f"Number of recipes to suggest (1 to {MAX_BATCH}).")
+    ] = 4,
     strategy: Annotated[str, typer.Option(help="physics-gp, gp or sobol.")] = "physics-gp",
     threshold: Annotated[
         list[str] | None,
@@ -140,7 +137,9 @@ def suggest_command(
     objective: Annotated[str, typer.Option(help="multi (3 objectives) or sigma.")] = "multi",
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
-    plot_dir: Annotated[Path | None, typer.Option("--plot-dir", help="Write plots here.")] = None,
+    plot_dir: Annotated[
+        Path | None, typer.Option("--plot-dir", help="Write plots in this folder.")
+    ] = None,
     tracking_uri: Annotated[
         str | None, typer.Option("--tracking-uri", help="MLflow store.")
     ] = None,
@@ -148,66 +147,88 @@ def suggest_command(
 ) -> None:
     """Suggest the next recipes to sinter (multi-objective batch Bayesian optimization)."""
     from design.acquisition.batch import suggest
+    from design.acquisition.extrapolation import check_in_space
+    from design.cli.paths import output_dir
     from design.reporting.plots import plot_pareto, plot_posterior_maps
+    from design.reporting.tables import suggestions_table
+    from design.tracking.suggest import SUGGEST_EXPERIMENT, check_suggest_store, log_suggestions
     from physics.schema import RecipeSpace
     from surrogate import STRATEGIES, make_surrogate
     from surrogate.base import split_noise_columns
 
+    # every check that can fail fast, before the work
     if strategy not in STRATEGIES:
         raise ConfigError(
             f"unknown strategy {strategy!r}; valid strategies: {', '.join(STRATEGIES)}"
         )
+    if not 1 <= batch <= MAX_BATCH:
+        raise ConfigError(f"--batch must be between 1 and {MAX_BATCH}, got {batch}")
     thresholds = parse_thresholds(threshold)
-    raw = read_csv(data)
+    if plot_dir is not None:
+        output_dir(plot_dir, "--plot-dir")
+    uri = None if no_mlflow else check_suggest_store(tracking_uri)
+    raw = read_csv(data, max_rows=MAX_TABLE_ROWS)
     space = RecipeSpace()
+    check_in_space(_recipe_numbers(raw), space, source=str(data))
+
     clean, _ = split_noise_columns(raw, space.default_dwell_h)
     surrogate = make_surrogate(
         strategy, seed=seed, bounds=space.bounds, default_dwell_h=space.default_dwell_h
     )
-    suggestions = suggest(
-        raw,
-        space=space,
-        batch_size=batch,
-        strategy=strategy,
-        thresholds=thresholds,
-        objective=objective,
-        seed=seed,
-        surrogate=surrogate,
-    )
-    records = [s.to_record() for s in suggestions]
-    plots: list[Path] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        target = plot_dir if plot_dir is not None else (Path(tmp) if not no_mlflow else None)
-        if target is not None and strategy != "sobol":
-            plots = plot_posterior_maps(surrogate, space, clean, suggestions, target)
-            plots.append(plot_pareto(surrogate, space, clean, suggestions, target))
-        run_id = None
-        if not no_mlflow:
-            params = {
-                "strategy": strategy,
-                "batch": batch,
-                "objective": objective,
-                "seed": seed,
-                "n_rows": len(clean),
-                "data": str(data),
-                **{f"threshold.{k}": v for k, v in thresholds.items()},
-                **_prior_summary(surrogate),
-            }
-            run_id = _log_mlflow(tracking_uri, data, clean, params, records, plots)
-    if as_json:
-        typer.echo(json.dumps(records))
-        return
-    _print_table(records, f"next {len(records)} recipes ({strategy}, {objective})", True)
-    prior = getattr(surrogate, "physics_prior_", None)
-    if prior is not None:
-        _err.print(
-            "physics prior mean (chosen by cross-validation): "
-            + ", ".join(f"{name} {prior.choice[name]}" for name in prior.choice)
+    with _working(f"fitting the {strategy} model on {len(raw)} rows, choosing {batch} recipes"):
+        suggestions = suggest(
+            raw,
+            space=space,
+            batch_size=batch,
+            strategy=strategy,
+            thresholds=thresholds,
+            objective=objective,
+            seed=seed,
+            surrogate=surrogate,
         )
-    if plot_dir is not None and plots:
-        _err.print(f"plots: {', '.join(str(p) for p in plots)}")
-    if run_id:
-        _err.print(f"MLflow run {run_id} (experiment {EXPERIMENT})")
+    records = [s.to_record() for s in suggestions]
+    _mark_far(records, clean, space)
+    with tempfile.TemporaryDirectory() as tmp:
+        plots: list[Path] = []
+        target = plot_dir if plot_dir is not None else (Path(tmp) if uri else None)
+        if target is not None and strategy != "sobol":
+            with _working("drawing the plots"):
+                plots = plot_posterior_maps(surrogate, space, clean, suggestions, target)
+                plots.append(plot_pareto(surrogate, space, clean, suggestions, target))
+        # the results first: whatever happens to MLflow, the user has them
+        if as_json:
+            typer.echo(json.dumps(records))
+        else:
+            _console.print(
+                suggestions_table(
+                    records, f"next {len(records)} recipes ({strategy}, {objective})", True
+                )
+            )
+            prior = getattr(surrogate, "physics_prior_", None)
+            if prior is not None:
+                _err.print(
+                    "physics prior mean (chosen by cross-validation): "
+                    + ", ".join(f"{name} {prior.choice[name]}" for name in prior.choice)
+                )
+            _far_note(records)
+            if plot_dir is not None and plots:
+                _err.print(f"plots: {', '.join(str(p) for p in plots)}")
+        if uri is None:
+            return
+        params = {
+            "strategy": strategy,
+            "batch": batch,
+            "objective": objective,
+            "seed": seed,
+            "n_rows": len(clean),
+            "data": str(data),
+            **{f"threshold.{k}": v for k, v in thresholds.items()},
+            **_prior_summary(surrogate),
+        }
+        with _working("logging to MLflow"):
+            run_id = log_suggestions(uri, data, clean, params, records, plots)
+    if not as_json:
+        _err.print(f"MLflow run {run_id} (experiment {SUGGEST_EXPERIMENT})")
 
 
 def predict_command(
@@ -220,13 +241,19 @@ def predict_command(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
 ) -> None:
-    """Predict the three objectives and p_feasible at given recipes."""
+    """Predict the three objectives and p_feasible at given recipes (inside the recipe space).
+
+    Recipes outside the space are refused; predictions more than 0.2 of the recipe ranges
+    from every measured recipe are marked "far" (column ``data``, JSON ``far_from_data``).
+    """
+    from design.acquisition.extrapolation import check_in_space
+    from design.reporting.tables import suggestions_table
     from physics.schema import RecipeSpace
     from surrogate import make_surrogate
     from surrogate.base import recipes_frame
 
     space = RecipeSpace()
-    recipes = read_csv(at, "recipe file")
+    recipes = read_csv(at, "recipe file", max_rows=MAX_PREDICT_RECIPES)
     for col in ("zbo_fraction", "sinter_temperature_c"):
         if col not in recipes.columns:
             raise DataError(
@@ -237,14 +264,19 @@ def predict_command(
     except (ValueError, TypeError) as exc:
         raise DataError(f"{at}: recipe values must be numbers ({exc})") from exc
     frame = recipes_frame(numeric, space.default_dwell_h)
-    surrogate = make_surrogate(
-        strategy, seed=seed, bounds=space.bounds, default_dwell_h=space.default_dwell_h
-    ).fit(read_csv(data))
-    records = surrogate.predict(frame).to_records()
+    check_in_space(frame, space, source=str(at))
+    table = read_csv(data, max_rows=MAX_TABLE_ROWS)
+    with _working(f"fitting the {strategy} model on {len(table)} rows"):
+        surrogate = make_surrogate(
+            strategy, seed=seed, bounds=space.bounds, default_dwell_h=space.default_dwell_h
+        ).fit(table)
+        records = surrogate.predict(frame).to_records()
+    _mark_far(records, table, space)
     if as_json:
         typer.echo(json.dumps(records))
         return
-    _print_table(records, f"predictions ({strategy})", False)
+    _console.print(suggestions_table(records, f"predictions ({strategy})", False))
+    _far_note(records)
 
 
 def register(app: typer.Typer) -> None:

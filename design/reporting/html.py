@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import base64
 import html
-import math
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from design.reporting.format import format_mean_sd, format_value
 from design.reporting.summary import CampaignSummary
 
 __all__ = ["render_report", "write_report"]
@@ -35,18 +35,8 @@ th{background:#f5f5f5}td:first-child,th:first-child{text-align:left}
 """
 
 
-def _fmt(value: Any, digits: int = 3) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            return "—"
-        if abs(value) >= 100:
-            return f"{value:.0f}"
-        return f"{value:.{digits}g}"
-    return html.escape(str(value))
+def _fmt(value: Any) -> str:
+    return html.escape(format_value(value))
 
 
 def _table(headers: list[str], rows: list[list[Any]]) -> str:
@@ -110,7 +100,7 @@ def render_report(summary: CampaignSummary) -> str:
             + ["p feasible", "acquisition"],
             [
                 [s.recipe["zbo_fraction"], s.recipe["sinter_temperature_c"], s.recipe["dwell_h"]]
-                + [f"{_fmt(s.mean.get(k))} ± {_fmt(s.sd.get(k), 2)}" for k, _ in _OBJECTIVES]
+                + [format_mean_sd(s.mean.get(k), s.sd.get(k)) for k, _ in _OBJECTIVES]
                 + [s.p_feasible, s.acquisition_value]
                 for s in summary.suggestions
             ],

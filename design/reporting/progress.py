@@ -6,7 +6,6 @@ plain line whenever the counts change.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from rich.console import Console, Group
@@ -14,6 +13,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
+from design.reporting.format import format_value
 from design.reporting.snapshot import CampaignSnapshot
 
 __all__ = ["CampaignDisplay", "snapshot_line", "status_table"]
@@ -31,22 +31,14 @@ _JOB_ORDER = (
 )
 
 
-def _fmt(value: Any, spec: str = ".3g") -> str:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return "-" if value is None else str(value)
-    return "-" if math.isnan(number) else format(number, spec)
-
-
 def snapshot_line(snap: CampaignSnapshot) -> str:
     """One plain line: counts, best sigma and hypervolume."""
     jobs = " ".join(f"{k}={snap.jobs[k]}" for k in _JOB_ORDER if snap.jobs.get(k))
     m = snap.metrics
     return (
         f"[{snap.name}] {snap.experiments_done}/{snap.budget} done | jobs {jobs or 'none'} | "
-        f"best sigma {_fmt(m.get('best_sigma_ms_cm'))} mS/cm, CCD {_fmt(m.get('best_ccd_ma_cm2'))} "
-        f"mA/cm2, t_e {_fmt(m.get('lowest_electronic_fraction'))} | HV {_fmt(m.get('hypervolume'))}"
+        f"best sigma {format_value(m.get('best_sigma_ms_cm'))} mS/cm, CCD {format_value(m.get('best_ccd_ma_cm2'))} "
+        f"mA/cm2, t_e {format_value(m.get('lowest_electronic_fraction'))} | HV {format_value(m.get('hypervolume'))}"
     )
 
 
@@ -75,19 +67,19 @@ def status_table(snap: CampaignSnapshot) -> Group:
         "hypervolume": "hypervolume",
     }
     for key, label in labels.items():
-        metrics.add_row(label, _fmt(snap.metrics.get(key)))
+        metrics.add_row(label, format_value(snap.metrics.get(key)))
     best = Table(title="Best recipes (by sigma)", show_header=True)
     for col in ("sample", "x ZBO", "T (C)", "dwell (h)", "sigma", "CCD", "t_e", "source"):
         best.add_column(col)
     for row in snap.best:
         best.add_row(
             str(row["sample_id"]),
-            _fmt(row["zbo_fraction"]),
-            _fmt(row["sinter_temperature_c"], ".0f"),
-            _fmt(row["dwell_h"]),
-            _fmt(row["sigma_total_ms_cm"]),
-            _fmt(row["ccd_ma_cm2"]),
-            _fmt(row["electronic_fraction"]),
+            format_value(row["zbo_fraction"]),
+            format_value(row["sinter_temperature_c"]),
+            format_value(row["dwell_h"]),
+            format_value(row["sigma_total_ms_cm"]),
+            format_value(row["ccd_ma_cm2"]),
+            format_value(row["electronic_fraction"]),
             str(row["source"]),
         )
     parts: list[Any] = [head, jobs, metrics, best]

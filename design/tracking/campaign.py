@@ -2,6 +2,8 @@
 
 - Experiment ``gbs-campaign-<name>`` with a description and tags (strategy, thresholds, the
   cycler URL without credentials).
+- The experiment is tagged ``mlflow.experimentKind = custom_model_development``, so the
+  MLflow UI opens it on its runs table (not the GenAI traces view).
 - Parent run: the configuration as params; campaign metrics over steps (``step`` = experiments
   done): best sigma, best CCD, lowest t_e, hypervolume, experiments done, logged in batches
   (``MlflowClient.log_batch``). Its id is stored in the campaign database, so ``resume``
@@ -9,7 +11,15 @@
 - A child run per iteration: the proposals with their predictions and acquisition values
   (``proposals.json``) and the model's plots.
 - A child run per finished experiment: the raw result (``raw_result.json``), the analysis plots,
-  the derived row as params (recipe, ids) and metrics (properties).
+  the derived row as params (recipe, ids) and metrics (properties), under the column names of
+  the measurement table, so the runs table reads like it.
+- At the finish, the final surrogate is logged on the parent run and registered in the model
+  registry as ``gbs-surrogate-<campaign>`` (:func:`registered_model_name`): one version per
+  finished campaign run.
+
+The store is checked (:func:`design.tracking.connection.check_tracking_store`, seconds) when
+the tracker starts: an unreachable server or an unwritable store stops the start with one line
+instead of minutes of retries.
 
 The tracking URI is always explicit (``design.tracking.store.resolve_tracking_uri``). MLflow is a
 record, not the source of truth: a failure to log is reported once and retried later, and never
@@ -20,8 +30,8 @@ and the database does not create a second run after resume.
 from __future__ import annotations
 
 import json
+import logging
 import os
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -29,26 +39,31 @@ from pathlib import Path
 from typing import Any
 
 from design.campaign.config import CampaignConfig, redact_url
+from design.errors import TrackingError
 from design.store.database import (
     CampaignRecord,
     Store,
     get_record,
     loads,
 )
-from design.tracking.runs import (
-    RunContext,
-    finite_or_none,
-    log_experiment_run,
-    log_iteration_run,
-    now_ms,
-)
+from design.tracking.connection import check_tracking_store, short_http_retries
+from design.tracking.runs import RunContext, log_experiment_run, log_iteration_run, now_ms
+from design.tracking.store import MODEL_DEVELOPMENT_TAGS
+from physics.jsonsafe import finite_or_none
 
-__all__ = ["CampaignTracker", "experiment_name"]
+__all__ = ["CampaignTracker", "experiment_name", "registered_model_name"]
+
+logger = logging.getLogger(__name__)
 
 
 def experiment_name(campaign: str) -> str:
     """The MLflow experiment of a campaign."""
     return f"gbs-campaign-{campaign}"
+
+
+def registered_model_name(campaign: str) -> str:
+    """The model-registry name of a campaign's final surrogate (one version per finish)."""
+    return f"gbs-surrogate-{campaign}"
 
 
 class CampaignTracker:
@@ -63,10 +78,13 @@ class CampaignTracker:
     def __init__(
         self, tracking_uri: str | None = None, *, plots: bool = True, background: bool = True
     ) -> None:
-        from design.tracking.store import resolve_tracking_uri
+        from design.tracking.store import default_tracking_uri
 
         os.environ.setdefault("MPLBACKEND", "Agg")
-        self.tracking_uri = resolve_tracking_uri(tracking_uri)
+        short_http_retries()
+        self.tracking_uri = (
+            tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri()
+        )
         self.plots = plots
         self.parent_run_id: str | None = None
         self.experiment_id: str | None = None
@@ -124,16 +142,31 @@ class CampaignTracker:
             fn(*args, **kwargs)
         except Exception as exc:  # MLflow is a record: never let it stop the campaign
             if not self._warned:
-                print(
-                    f"warning: MLflow logging failed ({what}): {exc}; will retry", file=sys.stderr
-                )
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                logger.warning("MLflow logging failed (%s): %s; will retry", what, first[:300])
                 self._warned = True
+            logger.debug("MLflow logging failed (%s)", what, exc_info=True)
             return False
         return True
 
     # -- parent run ---------------------------------------------------------------------
     def start(self, store: Store, campaign: CampaignRecord, config: CampaignConfig) -> None:
-        """Create or reuse the campaign's experiment and parent run (its id goes to the DB)."""
+        """Create or reuse the campaign's experiment and parent run (its id goes to the DB).
+
+        Raises:
+            TrackingError: the store does not answer within seconds or cannot be written (the
+                campaign itself is stored; the message says how to continue).
+        """
+        from design.tracking.store import resolve_tracking_uri
+
+        try:
+            check_tracking_store(self.tracking_uri)
+            resolve_tracking_uri(self.tracking_uri)
+        except (TrackingError, OSError) as exc:
+            raise TrackingError(
+                f"{exc}; campaign {config.name} is stored: continue it with "
+                f"`gbs campaign resume {config.name} --tracking-uri URI`"
+            ) from None
         self._safe("start", self._start, store, campaign, config)
 
     def _start(self, store: Store, campaign: CampaignRecord, config: CampaignConfig) -> None:
@@ -143,6 +176,7 @@ class CampaignTracker:
 
         thresholds = ", ".join(f"{k}={v:g}" for k, v in config.thresholds.items()) or "none"
         tags = {
+            **MODEL_DEVELOPMENT_TAGS,
             "gbs.campaign": config.name,
             "gbs.strategy": config.strategy,
             "gbs.thresholds": thresholds,
@@ -289,13 +323,45 @@ class CampaignTracker:
                 ],
             )
             if summary.surrogate is not None:
-                log_surrogate_model(
+                model_uri = log_surrogate_model(
                     summary.table,
                     strategy=str(summary.config.get("strategy")),
                     seed=int(summary.config.get("seed", 0)),
                     run_id=run_id,
                     tracking_uri=self.tracking_uri,
                 )
+                self._register(model_uri, name, summary)
+
+    def _register(self, model_uri: str, name: str, summary: Any) -> None:
+        """A new version of ``gbs-surrogate-<campaign>`` in the model registry."""
+        from mlflow.exceptions import MlflowException
+
+        model = registered_model_name(name)
+        try:
+            self.client.get_registered_model(model)
+        except MlflowException:
+            self.client.create_registered_model(
+                model,
+                tags={"gbs.campaign": name},
+                description=(
+                    f"Surrogate (recipe -> sigma, CCD, t_e, p_feasible) of campaign {name!r}, "
+                    "fitted on its whole measurement table; one version per finished run. "
+                    "Load with mlflow.pyfunc.load_model('models:/" + model + "/latest')."
+                ),
+            )
+        import mlflow
+
+        mlflow.set_tracking_uri(self.tracking_uri)
+        mlflow.register_model(
+            model_uri,
+            model,
+            await_registration_for=30,
+            tags={
+                "gbs.campaign": name,
+                "gbs.strategy": str(summary.config.get("strategy")),
+                "gbs.n_rows": str(len(summary.table)),
+            },
+        )
 
     def _context(self) -> RunContext:
         if self.experiment_id is None or self.parent_run_id is None:

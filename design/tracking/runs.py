@@ -25,9 +25,10 @@ from design.store.database import (
     get_record,
     loads,
 )
+from physics.jsonsafe import finite_or_none
 from physics.schema import PROPERTY_COLUMNS, RECIPE_COLUMNS
 
-__all__ = ["RunContext", "finite_or_none", "log_experiment_run", "log_iteration_run", "now_ms"]
+__all__ = ["RunContext", "log_experiment_run", "log_iteration_run", "now_ms"]
 
 _METRIC_COLUMNS = [c for c in PROPERTY_COLUMNS if c != "ccd_censored"]
 
@@ -45,15 +46,6 @@ class RunContext:
 def now_ms() -> int:
     """Milliseconds since the epoch (MLflow timestamps)."""
     return int(time.time() * 1000)
-
-
-def finite_or_none(value: Any) -> float | None:
-    """``float(value)`` when finite, else ``None``."""
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        return None
-    return out if out == out and abs(out) != float("inf") else None
 
 
 def _child(ctx: RunContext, run_name: str, tags: dict[str, str]) -> str:

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 __all__ = [
+    "MODEL_DEVELOPMENT_TAGS",
     "REPO_ROOT",
     "default_artifact_root",
     "default_tracking_uri",
@@ -19,6 +20,12 @@ __all__ = [
 ]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+
+#: Experiment tags that make the MLflow UI (3.x) open an experiment on its runs table, as a
+#: model-development experiment, instead of the GenAI view (traces, "No data"). The accepted
+#: values of ``mlflow.experimentKind`` are those of the UI's ExperimentKind enum:
+#: ``custom_model_development``, ``genai_development``, ``finetuning``, ...
+MODEL_DEVELOPMENT_TAGS: dict[str, str] = {"mlflow.experimentKind": "custom_model_development"}
 
 
 def _mlruns_dir() -> Path:
@@ -90,6 +97,9 @@ def ensure_experiment(
     client = mlflow.MlflowClient(uri)
     exp = client.get_experiment_by_name(name)
     if exp is not None:
+        for key, value in (tags or {}).items():  # experiments created by older versions
+            if exp.tags.get(key) != value:
+                client.set_experiment_tag(exp.experiment_id, key, value)
         return exp.experiment_id
     artifact_location = None
     if uri.startswith("sqlite:///"):

@@ -236,7 +236,7 @@ def _results(
         # scale columns to unit diagonal first: dZ/dQ and dZ/dR differ by ~1e10
         d = 1 / np.sqrt(np.maximum(np.einsum("mii->mi", a), 1e-300))
         a_scaled = a * d[:, :, None] * d[:, None, :]
-        cov = np.linalg.pinv(a_scaled) * d[:, :, None] * d[:, None, :] * chi2[:, None, None]
+        cov = _pinv_or_nan(a_scaled) * d[:, :, None] * d[:, None, :] * chi2[:, None, None]
         se = np.sqrt(np.abs(np.einsum("mii->mi", cov)))
     units = dict(zip(circ.param_names, circ.param_units, strict=True))
     rel = (z_fit - z) / np.abs(z)
@@ -282,6 +282,25 @@ def _results(
             )
         )
     return out
+
+
+def _pinv_or_nan(a: np.ndarray) -> np.ndarray:
+    """Pseudo-inverse of each (p, p) matrix of a stack (m, p, p); NaN where SVD fails.
+
+    Extreme values in a spectrum (|Z| ~ 1e300 ohm) overflow the normal matrix and LAPACK's SVD
+    does not converge; such a fit's standard errors are unknown (NaN), so its parameters are
+    marked unresolved instead of the whole call failing.
+    """
+    try:
+        return np.linalg.pinv(a)
+    except np.linalg.LinAlgError:
+        out = np.full_like(a, np.nan)
+        for i in range(len(a)):
+            try:
+                out[i] = np.linalg.pinv(a[i])
+            except np.linalg.LinAlgError:
+                pass
+        return out
 
 
 def _unresolved(

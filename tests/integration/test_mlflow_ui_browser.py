@@ -86,6 +86,7 @@ def campaign_store(tmp_path_factory) -> dict:
     parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
     assert len(parents) == 1, [r.info.run_name for r in parents]
     parent = parents[0]
+    assert exp.tags.get("mlflow.experimentKind") == "custom_model_development"
     return {
         "uri": uri,
         "db": db,
@@ -134,16 +135,25 @@ def test_campaign_in_the_mlflow_ui(campaign_store, tmp_path):
     screenshots.mkdir(parents=True, exist_ok=True)
     with start_server(spec, state_dir=tmp_path / "server"), playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1400, "height": 1400})
-        context.add_init_script(
-            "window.localStorage.setItem('mlflow.workflowType_v1', JSON.stringify('machine_learning'))"
-        )
+        # a fresh browser profile, as a scientist opening the UI for the first time
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
         page = context.new_page()
         page.set_default_timeout(30_000)
         # 1. the experiment list shows the campaign's experiment
         page.goto(f"{spec.url}/#/experiments", wait_until="load")
-        page.get_by_text(exp.name, exact=True).first.click()
-        # 2. the runs list shows the parent run; open it
+        page.get_by_text(exp.name, exact=True).first.wait_for()
+        # 2. its runs table (MLflow 3.17 lands on its GenAI overview whatever the experiment's
+        #    kind: the global GenAI/Model-training switch wins, so go to the runs tab directly)
+        page.goto(
+            f"{spec.url}/#/experiments/{exp.experiment_id}/runs?workflowType=machine_learning",
+            wait_until="load",
+        )
+        page.get_by_text(parent.info.run_name, exact=True).first.wait_for()
+        page.get_by_text(re.compile(r"-measurements")).first.wait_for()
+        page.wait_for_timeout(1000)  # let the table settle for the screenshot
+        page.screenshot(path=str(screenshots / "ui-first-sight.png"))
+        assert "No data available" not in page.locator("body").inner_text()
+        # open the parent run
         page.get_by_text(parent.info.run_name, exact=True).first.click()
         page.wait_for_url(re.compile(rf".*/runs/{parent.info.run_id}.*"))
         # the overview lists the measurement table as the run's dataset
@@ -187,6 +197,11 @@ def test_parent_run_carries_the_table_and_a_loadable_surrogate(campaign_store):
     mine = [m for m in models if m.source_run_id == parent.info.run_id]
     assert len(mine) == 1
     model = mlflow.pyfunc.load_model(f"models:/{mine[0].model_id}")
+    # the same surrogate is registered under the campaign's stable name, one version
+    (version,) = client.search_model_versions("name = 'gbs-surrogate-ui-check'")
+    assert version.run_id == parent.info.run_id and version.tags["gbs.campaign"] == "ui-check"
+    registered = mlflow.pyfunc.load_model("models:/gbs-surrogate-ui-check/latest")
+    assert registered.metadata.model_id == mine[0].model_id
     recipes = pd.DataFrame(
         {
             "zbo_fraction": [0.0, 0.2],

@@ -26,12 +26,19 @@ def data_csv(tmp_path_factory) -> Path:
 def _check_records(records, acquisition: bool) -> None:
     assert isinstance(records, list) and records
     for rec in records:
-        keys = {*RECIPE, *OBJECTIVES, "p_feasible", *(["acquisition_value"] if acquisition else [])}
+        keys = {
+            *RECIPE,
+            *OBJECTIVES,
+            "p_feasible",
+            "far_from_data",
+            *(["acquisition_value"] if acquisition else []),
+        }
         assert set(rec) == keys
         for name in OBJECTIVES:
             assert set(rec[name]) == {"mean", "sd"}
             assert rec[name]["mean"] > 0 and rec[name]["sd"] >= 0
         assert 0 <= rec["p_feasible"] <= 1
+        assert isinstance(rec["far_from_data"], bool)
 
 
 def test_suggest_json_only_on_stdout(data_csv):
@@ -143,3 +150,103 @@ def test_suggest_bad_data_one_line_exit_1(data_csv, tmp_path, capsys):
     pd.DataFrame({"zbo_fraction": [0.2]}).to_csv(at, index=False)
     assert main(["predict", "--data", str(data_csv), "--at", str(at)]) == 1
     assert "sinter_temperature_c" in capsys.readouterr().err
+
+
+def test_suggest_limits_are_named(data_csv, tmp_path, capsys):
+    from design.cli.suggest import MAX_BATCH, MAX_TABLE_ROWS
+
+    assert main(["suggest", "--data", str(data_csv), "--batch", "1000", "--no-mlflow"]) == 1
+    err = capsys.readouterr().err
+    assert f"between 1 and {MAX_BATCH}" in err and err.count("\n") == 1
+    big = tmp_path / "big.csv"
+    table = pd.read_csv(data_csv)
+    pd.concat([table] * (MAX_TABLE_ROWS // len(table) + 1)).to_csv(big, index=False)
+    assert main(["suggest", "--data", str(big), "--no-mlflow"]) == 1
+    err = capsys.readouterr().err
+    assert f"at most {MAX_TABLE_ROWS} rows" in err and err.count("\n") == 1
+
+
+def test_unreachable_tracking_server_fails_before_the_work(data_csv, capsys, monkeypatch):
+    import socket
+
+    import design.acquisition.batch as batch
+
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+
+    def never(*args, **kwargs):
+        raise AssertionError("the model was fitted although MLflow was unreachable")
+
+    monkeypatch.setattr(batch, "suggest", never)
+    code = main(["suggest", "--data", str(data_csv), "--tracking-uri", f"http://127.0.0.1:{port}"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1 and "not reachable" in err and "--no-mlflow" in err
+
+
+def test_unwritable_default_store_fails_before_the_work(data_csv, tmp_path, capsys, monkeypatch):
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setenv("GBS_MLRUNS_DIR", str(tmp_path / "a-file" / "mlruns"))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    assert main(["suggest", "--data", str(data_csv)]) == 1
+    err = capsys.readouterr().err
+    assert "cannot write in" in err and err.count("\n") == 1
+
+
+def test_mlflow_failing_after_the_work_never_loses_the_suggestions(
+    data_csv, tmp_path, capsys, monkeypatch
+):
+    import design.tracking.suggest as tracking_suggest
+    from design.errors import TrackingError
+
+    def fail(*args, **kwargs):
+        raise TrackingError(
+            "logging to MLflow failed: disk full; the suggestions above are not logged"
+        )
+
+    monkeypatch.setattr(tracking_suggest, "log_suggestions", fail)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    code = main(
+        ["suggest", "--data", str(data_csv), "--batch", "2", "--json", "--tracking-uri", uri]
+    )
+    out, err = capsys.readouterr()
+    assert code == 1 and "disk full" in err and err.count("\n") == 1
+    assert len(json.loads(out)) == 2  # printed before MLflow was tried
+
+
+def test_predict_refuses_recipes_outside_the_space(data_csv, tmp_path, capsys):
+    at = tmp_path / "at.csv"
+    pd.DataFrame({"zbo_fraction": [0.2, 20], "sinter_temperature_c": [1000, 1000]}).to_csv(
+        at, index=False
+    )
+    assert main(["predict", "--data", str(data_csv), "--at", str(at)]) == 1
+    err = capsys.readouterr().err
+    assert "row 3: zbo_fraction = 20 is outside [0, 0.5]" in err and err.count("\n") == 1
+    pd.DataFrame({"zbo_fraction": [0.2], "sinter_temperature_c": [1500]}).to_csv(at, index=False)
+    assert main(["predict", "--data", str(data_csv), "--at", str(at)]) == 1
+    assert "sinter_temperature_c = 1500 is outside [900, 1300]" in capsys.readouterr().err
+
+
+def test_suggest_refuses_a_table_with_recipes_outside_the_space(data_csv, tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    table = pd.read_csv(data_csv)
+    table.loc[1, "sinter_temperature_c"] = 1450
+    table.to_csv(bad, index=False)
+    assert main(["suggest", "--data", str(bad), "--no-mlflow"]) == 1
+    assert "row 3: sinter_temperature_c = 1450 is outside [900, 1300]" in capsys.readouterr().err
+
+
+def test_predict_marks_recipes_far_from_data(data_csv, tmp_path):
+    table = pd.read_csv(data_csv)
+    near = table.iloc[0][list(RECIPE)].to_dict()
+    far = {"zbo_fraction": 0.5, "sinter_temperature_c": 1300.0, "dwell_h": 24.0}
+    at = tmp_path / "at.csv"
+    pd.DataFrame([near, far]).to_csv(at, index=False)
+    result = CliRunner().invoke(
+        app, ["predict", "--data", str(data_csv), "--at", str(at), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert [r["far_from_data"] for r in json.loads(result.stdout)] == [False, True]
+    shown = CliRunner().invoke(app, ["predict", "--data", str(data_csv), "--at", str(at)])
+    assert "far" in shown.stdout and "1 of 2 recipes are far from data" in shown.stderr
