@@ -32,17 +32,19 @@ EXPERIMENT = "gbs-suggest"
 
 
 def read_csv(path: Path, what: str = "measurement table") -> pd.DataFrame:
-    """Read a CSV as strings (empty cells -> NaN); validation is left to the caller.
+    """Read a table file as strings (``physics.table.read_raw_table``: separator, decimal
+    comma, encoding, units row); validation is left to the caller. Notes of the reading go
+    to stderr.
 
     Raises:
-        DataError: no such file, or not a readable CSV.
+        DataError: no such file, or not a readable table (the message names the file).
     """
-    if not path.is_file():
-        raise DataError(f"{path}: no such {what}")
-    try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise DataError(f"{path}: not a readable CSV file ({exc})") from exc
+    from physics.table import read_raw_table, table_notes
+
+    frame = read_raw_table(path, what)
+    for note in table_notes(frame):
+        _err.print(f"note: {path.name}: {note}", markup=False, highlight=False)
+    return frame
 
 
 def parse_thresholds(items: list[str] | None) -> dict[str, float]:
