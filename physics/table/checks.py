@@ -28,7 +28,7 @@ import pandas as pd
 
 from physics.constants import CELSIUS_TO_KELVIN
 from physics.schema import OBJECTIVES
-from physics.table.columns import NUMERIC_COLUMNS, RULES, WrongUnit, fix_text
+from physics.table.columns import NUMERIC_COLUMNS, RULES, ColumnRule, WrongUnit, fix_text
 
 __all__ = ["plausibility_problems", "rows_text"]
 
@@ -57,6 +57,16 @@ def _explaining_unit(column: str, values: np.ndarray) -> WrongUnit | None:
         if math.isfinite(wrong.factor) and all(rule.contains(v / wrong.factor) for v in values):
             return wrong
     return None
+
+
+def _where(mask: np.ndarray) -> list[int]:
+    return [int(i) for i in np.flatnonzero(mask)]
+
+
+def _contains(rule: ColumnRule, values: pd.Series) -> pd.Series:
+    """Vectorized :meth:`ColumnRule.contains` (NaN -> False)."""
+    above = values > rule.lo if rule.lo_open else values >= rule.lo
+    return above & (values <= rule.hi) & np.isfinite(values)
 
 
 def _is_round(value: float, step: float = 5.0) -> bool:
@@ -140,7 +150,7 @@ def _ranges(frame: pd.DataFrame, rows: Sequence[int], skip: tuple[str, ...]) -> 
         if column in skip:
             continue
         values = frame[column]
-        bad = values.notna() & ~values.map(rule.contains)
+        bad = values.notna() & ~_contains(rule, values)
         if not bad.any():
             continue
         idx = [int(i) for i in np.flatnonzero(bad.to_numpy())]
@@ -180,7 +190,7 @@ def _family(frame: pd.DataFrame, rows: Sequence[int]) -> list[str]:
             continue
         decades, spread = rule.family
         values = frame[column]
-        ok = values.notna() & (values > 0) & values.map(rule.contains)
+        ok = values.notna() & (values > 0) & _contains(rule, values)
         if ok.sum() < 4:
             continue
         logs = np.log10(values[ok].to_numpy(float))
@@ -209,39 +219,40 @@ def _family(frame: pd.DataFrame, rows: Sequence[int]) -> list[str]:
 
 
 def _contradictions(frame: pd.DataFrame, rows: Sequence[int]) -> list[str]:
-    out = []
-    for i in range(len(frame)):
-        r = frame.iloc[i]
-        total = r[_TOTAL]
-        above = False
-        for part in (_BULK, _GB):
-            if pd.notna(total) and pd.notna(r[part]) and total > 1.05 * r[part]:
-                above = True
-                out.append(
-                    f"row {rows[i]}: {_TOTAL} = {_fmt(total)} exceeds {part} = {_fmt(r[part])}, "
-                    "but the total is below each part (1/total = 1/bulk + 1/gb): columns swapped?"
-                )
-        if pd.notna(total) and pd.notna(r[_BULK]) and pd.notna(r[_GB]) and not above:
-            expected = 1.0 / (1.0 / r[_BULK] + 1.0 / r[_GB])
-            if abs(total / expected - 1.0) > 0.15:
-                out.append(
-                    f"row {rows[i]}: {_TOTAL} = {_fmt(total)} does not match its parts "
-                    f"(1/(1/{_fmt(r[_BULK])} + 1/{_fmt(r[_GB])}) = {_fmt(expected)}): check them"
-                )
-        if r["status"] == "cracked":
-            given = [c for c in OBJECTIVES if pd.notna(r[c])]
-            if given:
-                out.append(
-                    f"row {rows[i]}: status is cracked but {given[0]} = {_fmt(r[given[0]])} is "
-                    "given: a cracked pellet has no measured properties; set status ok or "
-                    "empty the value"
-                )
-        censored = r["ccd_censored"]
-        if censored is not pd.NA and bool(censored) and pd.isna(r["ccd_ma_cm2"]):
-            out.append(
-                f"row {rows[i]}: ccd_censored is true but ccd_ma_cm2 is empty: a censored CCD "
-                "needs its bound (the last step's current density)"
-            )
+    out: list[str] = []
+    total, bulk, gb = (frame[c].to_numpy(float) for c in (_TOTAL, _BULK, _GB))
+    above = np.zeros(len(frame), dtype=bool)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for part, values in ((_BULK, bulk), (_GB, gb)):
+            bad = total > 1.05 * values  # NaN compares False
+            above |= bad
+            out += [
+                f"row {rows[i]}: {_TOTAL} = {_fmt(total[i])} exceeds {part} = {_fmt(values[i])}, "
+                "but the total is below each part (1/total = 1/bulk + 1/gb): columns swapped?"
+                for i in _where(bad)
+            ]
+        expected = 1.0 / (1.0 / bulk + 1.0 / gb)
+        off = ~above & (np.abs(total / expected - 1.0) > 0.15)  # NaN compares False
+    out += [
+        f"row {rows[i]}: {_TOTAL} = {_fmt(total[i])} does not match its parts "
+        f"(1/(1/{_fmt(bulk[i])} + 1/{_fmt(gb[i])}) = {_fmt(expected[i])}): check them"
+        for i in _where(off)
+    ]
+    cracked = (frame["status"] == "cracked").to_numpy()
+    for col in OBJECTIVES:
+        given = cracked & frame[col].notna().to_numpy()
+        out += [
+            f"row {rows[i]}: status is cracked but {col} = {_fmt(frame[col].iloc[i])} is given: "
+            "a cracked pellet has no measured properties; set status ok or empty the value"
+            for i in _where(given)
+        ]
+    censored = frame["ccd_censored"].fillna(False).to_numpy(bool)
+    unbounded = censored & frame["ccd_ma_cm2"].isna().to_numpy()
+    out += [
+        f"row {rows[i]}: ccd_censored is true but ccd_ma_cm2 is empty: a censored CCD needs its "
+        "bound (the last step's current density)"
+        for i in _where(unbounded)
+    ]
     return out
 
 
