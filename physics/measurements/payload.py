@@ -277,7 +277,8 @@ def check_sample(
             else "check it and the theoretical density"
         )
         raise AnalysisError(
-            f"{where}.bulk_density_g_cm3 = {density:.4g} is {relative:.3g} of the theoretical "
-            f"{theoretical_density_g_cm3:g} g/cm3, outside [{lo:g}, {hi:g}]: {hint}"
+            f"{where}.bulk_density_g_cm3 = {density:.4g} gives a relative density of "
+            f"{relative:.3g} (theoretical {theoretical_density_g_cm3:g} g/cm3), outside "
+            f"[{lo:g}, {hi:g}]: {hint}"
         )
     return thickness_cm, area_cm2, relative

@@ -34,7 +34,7 @@ import pandas as pd
 
 from physics.errors import DataError
 from physics.schema import MEASUREMENT_COLUMNS
-from physics.table.columns import RULES, split_header_unit, unit_mismatch
+from physics.table.columns import RULES, normalize_unit, split_header_unit, unit_mismatch
 
 __all__ = ["ATTR_NAME", "ATTR_NOTES", "ATTR_ROWS", "NA_TOKENS", "column_letter", "read_raw_table"]
 
@@ -210,6 +210,14 @@ def _unit_row(header: list[str], cells: list[str], name: str, row: int) -> bool:
     values = [_clean(cells[j]) for j, _ in numeric]
     if not any(values) or any(_is_number(v) for v in values if v):
         return False
+    known = [
+        normalize_unit(v)
+        in (*RULES[c].spellings, *(s for w in RULES[c].wrong for s in w.spellings))
+        for (_j, c), v in zip(numeric, values, strict=True)
+        if v and v.lower() not in NA_TOKENS
+    ]
+    if not any(known):
+        return False  # text in a data row, not units: the validation names the cell
     for (_j, column), value in zip(numeric, values, strict=True):
         if value.lower() in NA_TOKENS or not value:
             continue
