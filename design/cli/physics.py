@@ -34,7 +34,14 @@ def analyze_command(
         float, typer.Option(help="From the service's capabilities.")
     ] = 3.244,
 ) -> None:
-    """Turn a cycler result into its measurement-table row."""
+    """Turn a cycler result into its measurement-table row.
+
+    A result that cannot give a trustworthy row (implausible geometry, corrupt numbers,
+    reversed frequencies, no measurement) is refused in one line naming the field and the
+    fix; what was read another way (ascending frequencies, a flipped Z'' sign) or left empty
+    (repeats that disagree, one temperature only: no Ea) is printed as a note (stderr with
+    ``--json``).
+    """
     from design.cli.paths import output_dir
     from physics.measurements.results import analyze_result
     from physics.plotting.measurements import plot_analysis
@@ -60,13 +67,15 @@ def analyze_command(
     paths = plot_analysis(analysis, plot_dir) if plot_dir is not None else []
     if as_json:
         typer.echo(json.dumps(analysis.row, default=float))
+        for note in analysis.notes:  # what was corrected or left empty is never silent
+            typer.echo(f"note: {note}", err=True)
         return
     table = Table("column", "value", title=f"{result_file.name} (job {analysis.job_id})")
     for column, value in analysis.row.items():
         table.add_row(column, format_value(value, 4))
     _console.print(table)
     for note in analysis.notes:
-        _console.print(f"note: {note}")
+        _console.print(f"note: {note}", markup=False, highlight=False)
     for path in paths:
         _console.print(f"plot: {path}")
 

@@ -55,23 +55,24 @@ MAX_PREDICT_RECIPES = 100_000
 def read_csv(
     path: Path, what: str = "measurement table", max_rows: int | None = None
 ) -> pd.DataFrame:
-    """Read a CSV as strings (empty cells -> NaN); validation is left to the caller.
+    """Read a table file as strings (``physics.table.read_raw_table``: separator, decimal
+    comma, encoding, units row); validation is left to the caller. Notes of the reading go
+    to stderr.
 
     Raises:
-        DataError: no such file, or not a readable CSV.
+        DataError: no such file, or not a readable table (the message names the file).
         InputTooLargeError: more than ``max_rows`` rows.
     """
-    if not path.is_file():
-        raise DataError(f"{path}: no such {what}" + (" (it is a folder)" if path.is_dir() else ""))
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise DataError(f"{path}: not a readable CSV file ({exc})") from exc
+    from physics.table import read_raw_table, table_notes
+
+    frame = read_raw_table(path, what)
     if max_rows is not None and len(frame) > max_rows:
         raise InputTooLargeError(
             f"{path}: {len(frame)} rows; this tool handles at most {max_rows} rows in a "
             f"{what} (the model's cost grows as rows cubed); keep the rows that matter"
         )
+    for note in table_notes(frame):
+        _err.print(f"note: {path.name}: {note}", markup=False, highlight=False)
     return frame
 
 
@@ -169,9 +170,8 @@ def suggest_command(
     uri = None if no_mlflow else check_suggest_store(tracking_uri)
     raw = read_csv(data, max_rows=MAX_TABLE_ROWS)
     space = RecipeSpace()
+    clean, _ = split_noise_columns(raw, space.default_dwell_h)  # unit mistakes named first
     check_in_space(_recipe_numbers(raw), space, source=str(data))
-
-    clean, _ = split_noise_columns(raw, space.default_dwell_h)
     surrogate = make_surrogate(
         strategy, seed=seed, bounds=space.bounds, default_dwell_h=space.default_dwell_h
     )

@@ -13,14 +13,18 @@ list of measurements. This module runs the analysis of each one and assembles th
 - ``ccd_staircase``: the short, the CCD and whether it is censored.
 
 A part that cannot be analysed (a fit that fails) leaves its columns empty with a note; a
-payload that is broken (missing fields, NaN, arrays of unequal length) raises
-:class:`~physics.errors.AnalysisError` naming the job, the measurement and the field.
+payload that is broken or implausible (missing fields, NaN, corrupt numbers, a thickness in mm,
+reversed frequencies, no measurement at all: :mod:`physics.measurements.payload`) raises
+:class:`~physics.errors.AnalysisError` naming the job, the measurement and the field. Several
+blocking spectra at one temperature are repeats: their mean is used when they agree (within
+20 %), none of them when they do not (mislabelled temperatures); an activation energy needs
+two temperatures or more. The finished row passes :func:`physics.table.validate_row`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,11 +33,18 @@ import numpy as np
 from physics.constants import NZSP_THEORETICAL_DENSITY_G_CM3
 from physics.eis.fitting import FitResult, fit_spectrum
 from physics.eis.spectrum import Spectrum
-from physics.errors import AnalysisError, FitError
+from physics.errors import AnalysisError, DataError, FitError
 from physics.measurements.ccd import CCDResult, analyze_ccd
-from physics.measurements.conductivity import ArrheniusFit, arrhenius_fit, conductivity_parts
+from physics.measurements.conductivity import (
+    ArrheniusFit,
+    ConductivityParts,
+    arrhenius_fit,
+    conductivity_parts,
+)
+from physics.measurements.payload import check_measurement, check_sample, number
 from physics.measurements.polarization import PolarizationResult, analyze_polarization
 from physics.schema import MEASUREMENT_COLUMNS
+from physics.table import validate_row
 
 __all__ = [
     "BLOCKING_CIRCUIT",
@@ -46,22 +57,14 @@ BLOCKING_CIRCUIT = "R0-p(R1,CPE1)-CPE2"
 SYMMETRIC_CIRCUIT = "R0-p(R1,CPE1)-p(R2,CPE2)"
 ROOM_TEMPERATURE_C = 25.0
 
-_ARRAYS = {
-    "eis_blocking": ("frequency_hz", "z_real_ohm", "z_imag_ohm"),
-    "eis_symmetric": ("frequency_hz", "z_real_ohm", "z_imag_ohm"),
-    "dc_polarization": ("time_s", "current_a"),
-    "ccd_staircase": ("time_s", "current_ma_cm2", "voltage_v"),
-}
-_SCALARS = {
-    "dc_polarization": ("voltage_v",),
-    "ccd_staircase": (
-        "start_ma_cm2",
-        "step_ma_cm2",
-        "max_ma_cm2",
-        "cycles_per_step",
-        "half_cycle_s",
-    ),
-}
+_SAME_T_SPREAD = 0.2  # repeats at one temperature agree within 20 % in sigma
+_PROPERTIES = (
+    "sigma_total_ms_cm",
+    "activation_energy_ev",
+    "electronic_fraction",
+    "r_int_ohm_cm2",
+    "ccd_ma_cm2",
+)
 
 
 @dataclass
@@ -84,53 +87,6 @@ class ResultAnalysis:
     polarization: PolarizationResult | None = None
     ccd: CCDResult | None = None
     notes: list[str] = field(default_factory=list)
-
-
-def _number(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise AnalysisError(f"{where}: expected a number, got {value!r}")
-    out = float(value)
-    if not math.isfinite(out):
-        raise AnalysisError(f"{where}: is {value!r}, not a finite number")
-    return out
-
-
-def _array(measurement: Mapping[str, Any], name: str, where: str) -> np.ndarray:
-    if name not in measurement:
-        raise AnalysisError(f"{where}: missing array {name!r}")
-    raw = measurement[name]
-    if not isinstance(raw, Sequence) or isinstance(raw, (str, bytes)):
-        raise AnalysisError(f"{where}: {name} must be an array of numbers")
-    try:
-        values = np.asarray(raw, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise AnalysisError(f"{where}: {name} holds non-numeric values") from exc
-    if values.ndim != 1 or values.size == 0:
-        raise AnalysisError(f"{where}: {name} must be a non-empty 1-D array")
-    if not np.all(np.isfinite(values)):
-        bad = int(np.flatnonzero(~np.isfinite(values))[0])
-        raise AnalysisError(f"{where}: {name}[{bad}] is not a finite number")
-    return values
-
-
-def _check_measurement(m: Any, index: int, job: str) -> tuple[str, float, dict[str, np.ndarray]]:
-    where = f"job {job}, measurement {index}"
-    if not isinstance(m, Mapping):
-        raise AnalysisError(f"{where}: must be an object")
-    protocol = m.get("protocol")
-    if protocol not in _ARRAYS:
-        raise AnalysisError(
-            f"{where}: unknown protocol {protocol!r}; expected one of {', '.join(_ARRAYS)}"
-        )
-    where = f"job {job}, {protocol} (measurement {index})"
-    temperature_c = _number(m.get("temperature_c"), f"{where}: temperature_c")
-    arrays = {name: _array(m, name, where) for name in _ARRAYS[protocol]}
-    lengths = {name: a.size for name, a in arrays.items()}
-    if len(set(lengths.values())) > 1:
-        raise AnalysisError(f"{where}: arrays differ in length {lengths}")
-    for name in _SCALARS.get(protocol, ()):
-        arrays[name] = np.asarray(_number(m.get(name), f"{where}: {name}"))
-    return protocol, temperature_c, arrays
 
 
 def _spectrum(
@@ -181,36 +137,47 @@ def analyze_result(
         raise AnalysisError(f"job {job}: missing or malformed 'sample'")
     if not isinstance(recipe, Mapping):
         raise AnalysisError(f"job {job}: missing or malformed 'recipe'")
-    thickness_cm = _number(sample.get("thickness_cm"), f"job {job}: sample.thickness_cm")
-    area_cm2 = _number(sample.get("area_cm2"), f"job {job}: sample.area_cm2")
-    density = _number(sample.get("bulk_density_g_cm3"), f"job {job}: sample.bulk_density_g_cm3")
-    if thickness_cm <= 0 or area_cm2 <= 0 or density <= 0:
-        raise AnalysisError(f"job {job}: sample thickness, area and density must be positive")
+    thickness_cm, area_cm2, relative_density = check_sample(sample, job, theoretical_density_g_cm3)
     measurements = result.get("measurements")
     if not isinstance(measurements, list):
         raise AnalysisError(f"job {job}: 'measurements' must be a list")
-    checked = [_check_measurement(m, i, job) for i, m in enumerate(measurements)]
+    if not measurements:
+        raise AnalysisError(
+            f"job {job}: 'measurements' is empty: the result holds no measurement to analyse"
+        )
+    notes: list[str] = []
+    checked = [check_measurement(m, i, job, notes) for i, m in enumerate(measurements)]
 
     row: dict[str, Any] = dict.fromkeys(MEASUREMENT_COLUMNS)
     row.update(
         sample_id=str(sample.get("sample_id") or job),
-        zbo_fraction=_number(recipe.get("zbo_fraction"), f"job {job}: recipe.zbo_fraction"),
-        sinter_temperature_c=_number(
+        zbo_fraction=number(recipe.get("zbo_fraction"), f"job {job}: recipe.zbo_fraction"),
+        sinter_temperature_c=number(
             recipe.get("sinter_temperature_c"), f"job {job}: recipe.sinter_temperature_c"
         ),
         dwell_h=None
         if recipe.get("dwell_h") is None
-        else _number(recipe["dwell_h"], f"job {job}: recipe.dwell_h"),
+        else number(recipe["dwell_h"], f"job {job}: recipe.dwell_h"),
         status="ok",
-        relative_density=density / theoretical_density_g_cm3,
+        relative_density=relative_density,
         thickness_cm=thickness_cm,
         source=job,
     )
-    analysis = ResultAnalysis(row=row, job_id=job)
+    analysis = ResultAnalysis(row=row, job_id=job, notes=notes)
     _analyze_blocking(analysis, checked, thickness_cm, area_cm2)
     _analyze_polarization(analysis, checked, thickness_cm, area_cm2)
     _analyze_symmetric(analysis, checked, area_cm2)
     _analyze_ccd(analysis, checked)
+    _note_repeats(analysis, checked)
+    if all(row[c] is None for c in _PROPERTIES):
+        analysis.notes.append(
+            f"no property could be computed from the {len(checked)} measurement(s) "
+            "(see the notes above)"
+        )
+    try:
+        validate_row(row, name=f"job {job}")
+    except DataError as exc:
+        raise AnalysisError(f"{exc} (the row computed from the result is implausible)") from exc
     return analysis
 
 
@@ -223,11 +190,14 @@ def _fit(
     circuit: str,
 ) -> FitResult | None:
     """Fit one impedance measurement; record it under ``"<protocol>@<T>C"`` or note why not."""
-    key = f"{protocol}@{temperature_c:g}C"
+    key = base = f"{protocol}@{temperature_c:g}C"
+    n = 2
+    while key in analysis.fits:
+        key, n = f"{base}-{n}", n + 1
     spectrum = _spectrum(arrays, temperature_c, area_cm2, f"{analysis.job_id} {key}")
     try:
         fit = fit_spectrum(spectrum, circuit=circuit)
-    except FitError as exc:
+    except (FitError, np.linalg.LinAlgError) as exc:
         analysis.notes.append(f"{key}: fit failed ({exc}); its columns are left empty")
         return None
     analysis.fits[key] = fit
@@ -238,8 +208,7 @@ def _fit(
 def _analyze_blocking(
     analysis: ResultAnalysis, checked: list, thickness_cm: float, area_cm2: float
 ) -> None:
-    temps: list[float] = []
-    sigmas: list[float] = []
+    by_temperature: dict[float, list[ConductivityParts]] = {}
     for protocol, temperature_c, arrays in checked:
         if protocol != "eis_blocking":
             continue
@@ -254,17 +223,56 @@ def _analyze_blocking(
             )
             continue
         parts = conductivity_parts(fit.params["R0"], fit.params["R1"], thickness_cm, area_cm2)
+        by_temperature.setdefault(round(temperature_c * 2) / 2, []).append(parts)
+
+    temps: list[float] = []
+    sigmas: list[float] = []
+    consistent = True
+    for temperature_c, group in sorted(by_temperature.items()):
+        key = f"eis_blocking@{temperature_c:g}C"
+        totals = np.array([p.sigma_total_ms_cm for p in group])
+        spread = float(totals.max() / totals.min() - 1.0)
+        if spread > _SAME_T_SPREAD:
+            consistent = False
+            analysis.notes.append(
+                f"{key}: {len(group)} spectra labelled {temperature_c:g} C differ (sigma_total "
+                f"{totals.min():.3g}-{totals.max():.3g} mS/cm): temperatures mislabelled? "
+                "sigma at this temperature and Ea left empty"
+            )
+            continue
+        if len(group) > 1:
+            analysis.notes.append(
+                f"{key}: {len(group)} spectra at {temperature_c:g} C agree within {spread:.0%}: "
+                "their mean is used"
+            )
         temps.append(temperature_c)
-        sigmas.append(parts.sigma_total_s_cm)
+        sigmas.append(float(np.mean([p.sigma_total_s_cm for p in group])))
         if math.isclose(temperature_c, ROOM_TEMPERATURE_C, abs_tol=0.5):
-            analysis.row["sigma_total_ms_cm"] = parts.sigma_total_ms_cm
-            analysis.row["sigma_bulk_ms_cm"] = parts.sigma_bulk_ms_cm
-            analysis.row["sigma_gb_ms_cm"] = parts.sigma_gb_ms_cm
-    if temps and analysis.row["sigma_total_ms_cm"] is None:
+            analysis.row["sigma_total_ms_cm"] = float(totals.mean())
+            analysis.row["sigma_bulk_ms_cm"] = float(np.mean([p.sigma_bulk_ms_cm for p in group]))
+            analysis.row["sigma_gb_ms_cm"] = float(np.mean([p.sigma_gb_ms_cm for p in group]))
+    if temps and analysis.row["sigma_total_ms_cm"] is None and consistent:
         analysis.notes.append("eis_blocking: no spectrum at 25 C; sigma columns left empty")
-    if len(set(temps)) >= 2:
+    if consistent and len(temps) >= 2:
         analysis.arrhenius = arrhenius_fit(np.array(temps), np.array(sigmas))
         analysis.row["activation_energy_ev"] = analysis.arrhenius.activation_energy_ev
+    elif consistent and len(temps) == 1:
+        analysis.notes.append(
+            f"eis_blocking: every spectrum is at {temps[0]:g} C: no Ea (it needs spectra at "
+            "two temperatures or more)"
+        )
+
+
+def _note_repeats(analysis: ResultAnalysis, checked: list) -> None:
+    """Say which one of several polarizations, symmetric spectra or staircases was used."""
+    for protocol in ("dc_polarization", "eis_symmetric", "ccd_staircase"):
+        temps = [t for p, t, _ in checked if p == protocol]
+        if protocol == "eis_symmetric":
+            temps = [t for t in temps if math.isclose(t, ROOM_TEMPERATURE_C, abs_tol=0.5)]
+        if len(temps) > 1:
+            analysis.notes.append(
+                f"{protocol}: {len(temps)} measurements; the first one is analysed"
+            )
 
 
 def _analyze_polarization(

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from design.cli.app import main
 from physics.schema import MEASUREMENT_COLUMNS
+from tests.physics.measurements.result_cases import result_cases
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE = ROOT / "experiments" / "samples" / "example-result-x0.15-1050C.json"
@@ -144,3 +146,52 @@ def test_fit_eis_bad_circuit_and_bad_file(tmp_path):
     junk.write_bytes(b"\x00\x01garbage")
     proc = gbs("fit-eis", str(junk))
     assert proc.returncode == 1 and "junk.mpt" in proc.stderr and "Traceback" not in proc.stderr
+
+
+# -- the result corpus (tests/physics/measurements/result_cases.py) through gbs analyze ---------
+
+RESULT_CASES = result_cases()
+RESULT_ERRORS = [c for c in RESULT_CASES if c.expect]
+RESULT_GOOD = [c for c in RESULT_CASES if not c.expect]
+
+
+@pytest.mark.parametrize("case", RESULT_ERRORS, ids=[c.id for c in RESULT_ERRORS])
+def test_analyze_refuses_each_mistake_in_one_line(case, tmp_path, capsys):
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps(case.result()))
+    code = main(["analyze", str(path)])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    assert err.count("\n") == 1 and err.startswith(f"error: {path}: job j-000042")
+    missing = [p for p in case.expect if p not in err]
+    assert not missing, f"{missing} not in: {err}"
+
+
+@pytest.mark.parametrize("case", RESULT_GOOD, ids=[c.id for c in RESULT_GOOD])
+def test_analyze_reads_each_correctable_result_with_its_note(case, tmp_path, capsys):
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps(case.result()))
+    code = main(["analyze", str(path), "--json"])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    row = json.loads(out.out)
+    for column, expected in (case.row or {}).items():
+        if expected is None:
+            assert row[column] is None, column
+        else:
+            assert row[column] == pytest.approx(expected, rel=0.01), column
+    assert case.note in out.err  # a correction or an empty column is never silent
+
+
+@pytest.mark.parametrize(
+    "case_id",
+    ["thickness-in-mm", "frequencies-reversed-against-impedance", "empty-measurements",
+     "impedance-1e300"],
+)  # fmt: skip
+def test_analyze_console_script_one_line(case_id, tmp_path):
+    case = next(c for c in RESULT_CASES if c.id == case_id)
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps(case.result()))
+    proc = gbs("analyze", str(path))
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and str(path) in proc.stderr

@@ -231,10 +231,10 @@ def test_predict_refuses_recipes_outside_the_space(data_csv, tmp_path, capsys):
 def test_suggest_refuses_a_table_with_recipes_outside_the_space(data_csv, tmp_path, capsys):
     bad = tmp_path / "bad.csv"
     table = pd.read_csv(data_csv)
-    table.loc[1, "sinter_temperature_c"] = 1450
+    table.loc[1, "sinter_temperature_c"] = 1350
     table.to_csv(bad, index=False)
     assert main(["suggest", "--data", str(bad), "--no-mlflow"]) == 1
-    assert "row 3: sinter_temperature_c = 1450 is outside [900, 1300]" in capsys.readouterr().err
+    assert "row 3: sinter_temperature_c = 1350 is outside [900, 1300]" in capsys.readouterr().err
 
 
 def test_predict_marks_recipes_far_from_data(data_csv, tmp_path):
