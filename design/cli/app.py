@@ -32,7 +32,7 @@ import typer
 
 from physics.errors import GBSError
 
-__all__ = ["app", "configure_logging", "entrypoint", "main"]
+__all__ = ["app", "configure_logging", "entrypoint", "main", "version"]
 
 app = typer.Typer(
     name="gbs",

@@ -19,7 +19,7 @@ from typing import Annotated
 
 import typer
 
-__all__ = ["campaign_app", "register"]
+__all__ = ["campaign_app", "demo", "export", "register", "report", "resume", "run", "status"]
 
 campaign_app = typer.Typer(
     name="campaign",

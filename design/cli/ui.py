@@ -11,7 +11,7 @@ import typer
 from design.tracking.server import ServerSpec, server_command, server_env
 from design.tracking.store import REPO_ROOT, default_artifact_root, default_tracking_uri
 
-__all__ = ["register"]
+__all__ = ["register", "tracking_server_command", "ui_command"]
 
 
 def ui_command(
