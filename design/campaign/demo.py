@@ -40,15 +40,23 @@ class DemoResult:
     ui_command: str
 
 
-def ui_command_for(tracking_uri: str) -> str:
-    """The shell command that opens ``tracking_uri`` in the MLflow UI."""
-    from design.tracking.store import default_tracking_uri
+def ui_command_for(tracking_uri: str, campaign: str | None = None) -> str:
+    """How to open ``tracking_uri`` in the MLflow UI: the command, then the link to open.
 
+    The link shows ``campaign``'s runs table (default: the latest campaign's) in the UI's
+    model-training view with the recipe and objective columns (design.tracking.views).
+    """
+    from design.tracking.store import default_tracking_uri
+    from design.tracking.views import ui_links
+
+    remote = tracking_uri.startswith(("http://", "https://"))
+    base = tracking_uri if remote else "http://127.0.0.1:5000"
+    link = next(iter(ui_links(tracking_uri, base, campaign).values()))
+    if remote:
+        return f"open {link}"
     if tracking_uri == default_tracking_uri():
-        return ".venv/bin/gbs ui   (then open http://127.0.0.1:5000)"
-    if tracking_uri.startswith(("http://", "https://")):
-        return f"open {tracking_uri} in a browser"
-    return f".venv/bin/gbs ui --backend-store-uri {tracking_uri}"
+        return f".venv/bin/gbs ui, then open {link}"
+    return f".venv/bin/gbs ui --backend-store-uri {tracking_uri}, then open {link}"
 
 
 def run_demo(
@@ -120,7 +128,7 @@ def run_demo(
         table, batch_size=batch_size, pending=[], config=config, space=space, seed=seed + 10_000
     )
     result = DemoResult(
-        snap, list(proposed.suggestions), resolve_db_url(db_url), uri, ui_command_for(uri)
+        snap, list(proposed.suggestions), resolve_db_url(db_url), uri, ui_command_for(uri, name)
     )
     _print_summary(console, result)
     return result
@@ -142,6 +150,6 @@ def _print_summary(console: Console, result: DemoResult) -> None:
     console.print(nxt)
     console.print(f"Campaign database: {result.db_url}")
     console.print(f"MLflow runs:       {result.tracking_uri}")
-    console.print(f"Open the MLflow UI: [bold]{result.ui_command}[/bold]")
+    console.print(f"Open the MLflow UI: [bold]{result.ui_command}[/bold]", soft_wrap=True)
     console.print(f"Campaign status:    .venv/bin/gbs campaign status {result.snapshot.name}")
     console.print(f"One-page report:    .venv/bin/gbs campaign report {result.snapshot.name}")

@@ -21,15 +21,29 @@ def ui_command(
         str | None, typer.Option(help="Store to show (default: mlruns/mlflow.db).")
     ] = None,
 ) -> None:
-    """Open this repository's MLflow store in the MLflow UI (prints the URL)."""
+    """Open this repository's MLflow store in the MLflow UI (prints the links to open).
+
+    The first link opens the latest campaign's runs table in the UI's model-training view,
+    with the objectives and the recipe of each pellet as columns (design.tracking.views).
+    """
     from design.tracking.store import resolve_tracking_uri
+    from design.tracking.views import ui_links
 
     uri = backend_store_uri or default_tracking_uri()
     resolve_tracking_uri(uri)  # creates mlruns/ when missing
     spec = ServerSpec(
         backend_store_uri=uri, artifacts_destination=default_artifact_root(), host=host, port=port
     )
-    _run(spec, f"MLflow UI on {spec.url}  (store {uri}; Ctrl-C stops it)")
+    links = ui_links(uri, spec.url)
+    width = max(len(label) for label in links) + 1
+    lines = [f"MLflow UI on {spec.url}  (store {uri}; Ctrl-C stops it). Open:"]
+    lines += [f"  {label + ':':<{width}} {url}" for label, url in links.items()]
+    lines += [
+        "A page in the GenAI view (Traces, Sessions)? Click 'Model training' at the top of the "
+        "sidebar: the browser keeps that choice."
+    ]
+    state = Path(default_tracking_uri().removeprefix("sqlite:///")).parent / "server"
+    _run(spec, "\n".join(lines), state)
 
 
 def tracking_server_command(

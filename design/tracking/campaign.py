@@ -2,8 +2,19 @@
 
 - Experiment ``gbs-campaign-<name>`` with a description and tags (strategy, thresholds, the
   cycler URL without credentials).
-- The experiment is tagged ``mlflow.experimentKind = custom_model_development``, so the
-  MLflow UI opens it on its runs table (not the GenAI traces view).
+- The experiment is tagged ``mlflow.experimentKind = custom_model_development`` (the UI's
+  experiment-type prompt does not appear) and carries a saved view of the runs table,
+  "Recipes and objectives" (:mod:`design.tracking.views`). The MLflow UI (3.17) opens on its
+  GenAI view unless the link says ``workflowType=machine_learning``, and shows no param or
+  metric columns and collapsed child runs unless a view says otherwise; so ``gbs ui`` and
+  ``gbs demo`` print a link with both, and the scientist lands on the runs table with one row
+  per pellet: objectives and recipe as columns, best conductivity first. Of the ways to get
+  there this is the one that needs no change to the logged runs: the per-pellet runs stay
+  children of the campaign's parent run (nesting shows only under the start-time sort, the
+  view sorts by conductivity, so they show flat), under the measurement table's column
+  names; a link with the view's settings in the URL is not possible (the UI keeps columns
+  out of the URL), and localStorage belongs to the browser. The view is written once, so a
+  scientist's "Overwrite view" in the UI survives a resume.
 - Parent run: the configuration as params; campaign metrics over steps (``step`` = experiments
   done): best sigma, best CCD, lowest t_e, hypervolume, experiments done, logged in batches
   (``MlflowClient.log_batch``). Its id is stored in the campaign database, so ``resume``
@@ -49,6 +60,7 @@ from design.store.database import (
 from design.tracking.connection import check_tracking_store, short_http_retries
 from design.tracking.runs import RunContext, log_experiment_run, log_iteration_run, now_ms
 from design.tracking.store import MODEL_DEVELOPMENT_TAGS
+from design.tracking.views import runs_view_tag
 from physics.jsonsafe import finite_or_none
 
 __all__ = ["CampaignTracker", "experiment_name", "registered_model_name"]
@@ -192,6 +204,9 @@ class CampaignTracker:
         )
         for key, value in tags.items():
             self.client.set_experiment_tag(self.experiment_id, key, value)
+        view_key, view = runs_view_tag(now_ms())
+        if view_key not in self.client.get_experiment(self.experiment_id).tags:
+            self.client.set_experiment_tag(self.experiment_id, view_key, view)  # keep edits
         run_id = campaign.mlflow_run_id
         if run_id is None:
             found = self.client.search_runs(

@@ -21,10 +21,11 @@ __all__ = [
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-#: Experiment tags that make the MLflow UI (3.x) open an experiment on its runs table, as a
-#: model-development experiment, instead of the GenAI view (traces, "No data"). The accepted
+#: Experiment tags that declare an experiment as model development, not GenAI. The accepted
 #: values of ``mlflow.experimentKind`` are those of the UI's ExperimentKind enum:
-#: ``custom_model_development``, ``genai_development``, ``finetuning``, ...
+#: ``custom_model_development``, ``genai_development``, ``finetuning``, ... In MLflow 3.17 the
+#: tag does not choose the UI's view: its GenAI / Model-training switch does, so links carry
+#: ``workflowType=machine_learning`` (:mod:`design.tracking.views`).
 MODEL_DEVELOPMENT_TAGS: dict[str, str] = {"mlflow.experimentKind": "custom_model_development"}
 
 

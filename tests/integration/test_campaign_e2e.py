@@ -292,6 +292,7 @@ def test_mlflow_records_the_campaign(sim, tmp_path):
         and "sigma_total_ms_cm=1" in exp.tags["gbs.thresholds"]
     )
     assert "mlflow.note.content" in exp.tags and "token" not in json.dumps(exp.tags).lower()
+    assert "mlflow.sharedViewState.gbs-recipes-objectives" in exp.tags  # the UI's runs view
     runs = client.search_runs([exp.experiment_id])
     by_role: dict[str, list] = {}
     for run in runs:
@@ -325,6 +326,7 @@ def test_mlflow_records_the_campaign(sim, tmp_path):
 def test_demo_runs_end_to_end(tmp_path, monkeypatch):
     import io
 
+    import mlflow
     from rich.console import Console
 
     from design.campaign.demo import run_demo
@@ -346,3 +348,12 @@ def test_demo_runs_end_to_end(tmp_path, monkeypatch):
     assert len(result.next_suggestions) == 2
     assert "Best recipes" in text and "Next suggestions" in text
     assert "gbs ui" in text and str(tmp_path / "mlruns" / "mlflow.db") in text.replace("\n", "")
+    # the link opens this campaign's runs table in the model-training view, on one line
+    exp = mlflow.MlflowClient(result.tracking_uri).get_experiment_by_name(
+        f"gbs-campaign-{result.snapshot.name}"
+    )
+    link = (
+        f"http://127.0.0.1:5000/#/experiments/{exp.experiment_id}/runs"
+        "?viewStateShareKey=gbs-recipes-objectives&workflowType=machine_learning"
+    )
+    assert link in text.splitlines()[-3], text.splitlines()[-3:]
