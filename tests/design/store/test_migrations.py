@@ -82,7 +82,7 @@ def test_a_database_from_before_alembic_is_upgraded_with_its_data(tmp_path):
     assert store.iterations(rec.id)[-1].strategy == "gp"
     with store.engine.connect() as conn:
         assert read_state(conn).revision == SCHEMA_REVISION and read_state(conn).recorded
-        assert conn.execute(text("SELECT value FROM gbs_meta")).scalar() == "2"
+        assert conn.execute(text("SELECT value FROM gbs_meta")).scalar() == "3"
     store.close()
     assert _diff(f"sqlite:///{path}") == []
 
@@ -188,7 +188,7 @@ def test_postgres_from_empty_from_legacy_and_concurrently(postgres_url):
         command.downgrade(alembic_config(conn), "0001")
         conn.execute(text(f"DROP TABLE {VERSION_TABLE}"))
     engine.dispose()
-    with pytest.raises(CampaignError, match=r"older than the 0002 this gbs reads.*upgrade"):
+    with pytest.raises(CampaignError, match=r"older than the 0003 this gbs reads.*upgrade"):
         Store(postgres_url, read_only=True)
     store = Store(postgres_url)
     assert store.found.revision == "0001" and not store.found.recorded
