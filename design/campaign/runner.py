@@ -46,8 +46,8 @@ from __future__ import annotations
 
 import logging
 import time
-from functools import partial
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from design.campaign.config import CampaignConfig
@@ -61,19 +61,18 @@ from design.campaign.proposer import (
     default_proposer,
 )
 from design.campaign.rounds import admit, planning_state
-from design.campaign.services import ServiceLink, ServicePool
+from design.campaign.services import ServiceAway, ServiceLink, ServicePool
+from design.campaign.traffic import JobTraffic
 from design.errors import CampaignError
 from design.reporting.snapshot import CampaignSnapshot, snapshot
 from design.store import ledger
 from design.store.actions import add_actions
-from design.store.database import CampaignRecord, JobRecord, Store
-from design.store.hours import JobHours, hours_summary
+from design.store.database import CampaignRecord, Store
+from design.store.hours import hours_summary
 from design.store.lease import acquire_lease, dead_owners, release_lease, this_owner
 from design.store.states import CampaignStatus, JobStatus, ProposalStatus
 from experiments.cycler.errors import (
     CyclerAuthError,
-    CyclerProtocolError,
-    CyclerRejectedError,
     CyclerUnavailableError,
 )
 
@@ -82,10 +81,6 @@ __all__ = ["CampaignRunner", "Proposed", "Proposer", "default_analyzer", "defaul
 _LEASE_TTL_S = 120.0
 _STANDBY_POLL_S = 2.0
 logger = logging.getLogger(__name__)
-
-
-class _Skip(Exception):
-    """The service of this call is away: leave the job for later."""
 
 
 class CampaignRunner:
@@ -134,9 +129,11 @@ class CampaignRunner:
         self.ingester = Ingester(
             store, self.record, self.config, self.pool, analyzer or default_analyzer, tracker
         )
+        self.traffic = JobTraffic(
+            store, self.record, self.config, self.pool, self.ingester, self._guard
+        )
         self.overhead_s: list[float] = []  # time per proposal round (fit, suggest, log)
         self.slept_s = 0.0  # time spent waiting for the services between polls
-        self._garbled_count = 0  # garbled answers in a row
         self._idle_at: tuple | None = None  # state at which the policy had nothing that fits
         self.timings: dict[str, float] = {}  # seconds per loop phase (submit, poll, ingest...)
 
@@ -218,7 +215,7 @@ class CampaignRunner:
         for link in self.pool:
             try:
                 self._guard(link, link.connect)
-            except _Skip:
+            except ServiceAway:
                 continue
             if self.config.protocol_policy != "all" and not link.staged:
                 logger.warning(
@@ -233,15 +230,15 @@ class CampaignRunner:
             self.tracker.start(self.store, self.record, self.config)
         for link in self.pool.up():
             try:
-                self._guard(link, partial(self._reconcile, link))
-            except _Skip:
+                self._guard(link, partial(self.traffic.reconcile, link))
+            except ServiceAway:
                 continue
         interval, ticks = self.config.poll_interval_s, 0
         while True:
             acquire_lease(self.store, self.name, self.owner, ttl_s=_LEASE_TTL_S, force_from=set())
             changed = self._timed("revive", self._revive)
-            changed |= self._timed("submit", self._submit_created)
-            changed |= self._timed("poll", self._poll)
+            changed |= self._timed("submit", self.traffic.submit_created)
+            changed |= self._timed("poll", self.traffic.poll)
             changed |= self._timed("ingest", self.ingester.ingest)
             changed |= self._timed("propose", self._propose)
             if self._finished():
@@ -299,21 +296,21 @@ class CampaignRunner:
 
     # -- services -----------------------------------------------------------------------
     def _guard(self, link: ServiceLink, call: Callable[[], Any]) -> Any:
-        """Run ``call`` against ``link``; a service that went away is marked so (:class:`_Skip`).
+        """Run ``call`` against ``link``; a service that went away is marked so (:class:`ServiceAway`).
 
         Raises:
-            _Skip: the service is away (now or already).
+            ServiceAway: the service is away (now or already).
             CyclerAuthError: the service refused its token (``.link`` names it).
             CyclerUnavailableError: every service still needed is away.
         """
         if link.away:
-            raise _Skip
+            raise ServiceAway
         try:
             return call()
         except CyclerUnavailableError as exc:
             self.pool.mark_away(link, exc, self._waiting().get(link.name, 0))
             self._check_away(exc)
-            raise _Skip from exc
+            raise ServiceAway from exc
         except CyclerAuthError as exc:
             exc.link = link  # type: ignore[attr-defined]
             raise
@@ -337,192 +334,11 @@ class CampaignRunner:
         for link in self.pool.due():
             if self.pool.probe(link):
                 try:
-                    self._guard(link, partial(self._reconcile, link))
-                except _Skip:
+                    self._guard(link, partial(self.traffic.reconcile, link))
+                except ServiceAway:
                     continue
                 changed = True
         return changed
-
-    # -- reconcile, submit, poll ---------------------------------------------------------
-    def _reconcile(self, link: ServiceLink) -> None:
-        """Adopt this service's jobs whose POST answer was lost; refresh live statuses.
-
-        Raises:
-            CampaignError: the service holds jobs the database gave another service (the
-                addresses were swapped on resume).
-        """
-        remote = {j.idempotency_key: j for j in link.client.list_jobs(self.name)}
-        mine = {j.idempotency_key: j for j in self.store.jobs(self.record.id)}
-        foreign = sorted({mine[k].service for k in remote if k in mine} - {link.name})
-        if foreign:
-            raise CampaignError(
-                f"{link.display} holds jobs this campaign sent to {', '.join(foreign)}: were "
-                f"the --cycler-url addresses given in another order? Resume with them in the "
-                f"order the campaign was started with"
-            )
-        orphans = [j.job_id for k, j in remote.items() if k not in mine]
-        if orphans:
-            logger.warning(
-                "%s holds %d job(s) of campaign %r that this database did not create (%s); "
-                "they are ignored",
-                link.display,
-                len(orphans),
-                self.name,
-                ", ".join(orphans[:5]),
-            )
-        for job in mine.values():
-            seen = remote.get(job.idempotency_key)
-            if seen is None or job.service != link.name:
-                continue
-            if job.status == JobStatus.CREATED:
-                ledger.mark_submitted(self.store, job.id, seen.job_id, seen.status)
-            elif job.status == JobStatus.SUBMITTED and seen.status in ("queued", "running"):
-                if seen.status != job.service_status:
-                    ledger.set_service_status(self.store, job.id, seen.status)
-
-    def _submit_created(self) -> bool:
-        jobs = self.store.jobs(self.record.id, statuses=(JobStatus.CREATED,))
-        changed = False
-        for job in jobs:
-            link = self.pool[job.service]
-            try:
-                answer = self._guard(link, partial(self._post, job, link))
-            except _Skip:
-                continue
-            changed = True
-            if answer is not None:
-                ledger.mark_submitted(self.store, job.id, answer.job_id, answer.status)
-        return changed
-
-    def _post(self, job: JobRecord, link: ServiceLink) -> Any:
-        """Send a job's committed body (same key); None when it was closed instead."""
-        body = job.request
-        try:
-            if "sample_id" in body:
-                return link.client.submit_followup(
-                    body["campaign"], body["sample_id"], body["protocols"], job.idempotency_key
-                )
-            return link.client.submit_job(
-                body["campaign"],
-                body["recipe"],
-                job.idempotency_key,
-                protocols=body.get("protocols"),
-            )
-        except CyclerRejectedError as exc:
-            code = exc.code or f"http_{exc.status_code}"
-            gone = code in ("sample_consumed", "sample_not_in_campaign", "unknown_sample")
-            if gone:
-                logger.warning(
-                    "%s refused follow-up %s on sample %s (%s): the sample is marked used up, "
-                    "the follow-up closed",
-                    link.display,
-                    "+".join(job.protocols),
-                    body.get("sample_id"),
-                    code,
-                )
-            ledger.record_failed(self.store, job.id, code, str(exc), consume_sample=gone)
-        except CyclerProtocolError as exc:  # garbled answer: same key again next time
-            self._garbled(exc)
-        return None
-
-    def _poll(self) -> bool:
-        changed = False
-        for job in self.store.jobs(self.record.id, statuses=(JobStatus.SUBMITTED,)):
-            link = self.pool[job.service]
-            try:
-                remote = self._guard(link, partial(link.client.get_job, job.job_id))
-            except _Skip:
-                continue
-            except CyclerRejectedError as exc:
-                if exc.status_code == 404:
-                    ledger.reset_to_created(
-                        self.store, job.id, f"{link.name} forgot {job.job_id}: {exc}"
-                    )
-                    changed = True
-                    continue
-                raise
-            except CyclerProtocolError as exc:
-                self._garbled(exc)
-                continue
-            self._garbled_count = 0
-            try:
-                changed |= self._on_status(job, remote, link)
-            except _Skip:
-                continue
-        return changed
-
-    def _garbled(self, exc: Exception) -> None:
-        """A garbled answer: ask again next tick; give up after many in a row."""
-        self._garbled_count += 1
-        if self._garbled_count > 50:
-            raise CampaignError(
-                f"the cycler service keeps answering garbage ({exc}); "
-                f"resume with `gbs campaign resume {self.name}` once it is fixed"
-            )
-        logger.warning("%s; asking again", exc)
-
-    def _on_status(self, job: JobRecord, remote: Any, link: ServiceLink) -> bool:
-        status = remote.status
-        if status in ("queued", "running"):
-            if status != job.service_status:
-                ledger.set_service_status(self.store, job.id, status)
-                return True
-            return False
-        error = remote.error
-        code = getattr(error, "code", None) or status
-        hours = self.ingester.job_hours(job, remote, cracked=code == "sample_cracked")
-        if status == "succeeded":
-            try:
-                raw = self._guard(link, lambda: link.client.get_result(job.job_id))
-            except CyclerProtocolError as exc:
-                self.ingester.fetch_error(job, str(exc))
-                return True
-            except CyclerRejectedError as exc:
-                if exc.status_code == 409:  # not finished after all: ask again later
-                    return False
-                raise
-            ledger.store_result(self.store, job.id, raw, hours=hours)
-            return True
-        message = getattr(error, "message", None) or f"job {status}"
-        self._on_failure(
-            job, status, code, message, bool(getattr(error, "retryable", False)), hours, remote
-        )
-        return True
-
-    def _on_failure(
-        self,
-        job: JobRecord,
-        status: str,
-        code: str,
-        message: str,
-        retryable: bool,
-        hours: JobHours,
-        remote: Any,
-    ) -> None:
-        if status == "failed" and code == "sample_cracked":
-            row_id = self.ingester.row_key(job.service, f"cracked-{job.job_id}")
-            ledger.record_cracked(
-                self.store,
-                job.id,
-                message,
-                row_id=row_id,
-                sample_id=getattr(remote, "sample_id", None),
-                hours=hours,
-            )
-        elif status == "failed" and retryable:
-            ledger.record_fault(
-                self.store,
-                job.id,
-                code,
-                message,
-                max_retries=self.config.max_fault_retries,
-                hours=hours,
-            )
-        else:
-            gone = code in ("sample_consumed", "sample_not_in_campaign", "unknown_sample")
-            ledger.record_failed(
-                self.store, job.id, code, message, hours=hours, consume_sample=gone
-            )
 
     # -- propose ------------------------------------------------------------------------
     def _propose(self) -> bool:
@@ -591,7 +407,7 @@ class CampaignRunner:
         jobs = add_actions(
             self.store, self.record, iteration, admitted.actions, info=info, owner=self.owner
         )
-        self._submit_created()
+        self.traffic.submit_created()
         if self.tracker is not None:
             self.tracker.log_iteration(
                 self.store,

@@ -30,11 +30,15 @@ from experiments.cycler.errors import CyclerUnavailableError
 from experiments.cycler.models import ProtocolVersion
 from physics.schema import DEFAULT_DWELL_H, RecipeSpace
 
-__all__ = ["ServiceLink", "ServicePool"]
+__all__ = ["ServiceAway", "ServiceLink", "ServicePool"]
 
 logger = logging.getLogger(__name__)
 _MAX_BACKOFF_S = 300.0
 _VERSION_1_0 = ProtocolVersion(1, 0)
+
+
+class ServiceAway(Exception):
+    """The service of a call is away: the caller leaves that job for later."""
 
 
 @dataclass
