@@ -77,7 +77,9 @@ class StagedService:
         }
         if self.staged:
             raw.update(DEFAULT_DURATIONS.to_capabilities())
-        return SimpleNamespace(raw=raw, max_concurrent_jobs=self.slots, theoretical_density_g_cm3=3.244)
+        return SimpleNamespace(
+            raw=raw, max_concurrent_jobs=self.slots, theoretical_density_g_cm3=3.244
+        )
 
     def durations(self):
         return DEFAULT_DURATIONS
@@ -137,10 +139,14 @@ class StagedService:
             raise AssertionError("a follow-up was sent to a 1.0 service")
 
         def make():
-            maker = next((j for j in self.jobs.values() if j.new and j.sample_id == sample_id), None)
+            maker = next(
+                (j for j in self.jobs.values() if j.new and j.sample_id == sample_id), None
+            )
             if maker is None:
                 raise UnknownSampleError(f"no sample {sample_id}", 404, "unknown_sample")
-            if sample_id in self.consumed or maker.status == "failed" and maker.error.code == "sample_cracked":
+            if sample_id in self.consumed or (
+                maker.status == "failed" and maker.error.code == "sample_cracked"
+            ):
                 raise SampleConsumedError(f"{sample_id} is used up", 409, "sample_consumed")
             job = self._job(campaign, maker.recipe, protocols, key, sample_id, False)
             if "ccd_staircase" in protocols:
@@ -167,10 +173,14 @@ class StagedService:
             outcome = self.outcomes.get(job.n, "ok")
             if outcome == "cracked" and job.new:
                 job.status = "failed"
-                job.error = SimpleNamespace(code="sample_cracked", message="bloated", retryable=False)
+                job.error = SimpleNamespace(
+                    code="sample_cracked", message="bloated", retryable=False
+                )
             elif outcome == "fault":
                 job.status = "failed"
-                job.error = SimpleNamespace(code="instrument_fault", message="drift", retryable=True)
+                job.error = SimpleNamespace(
+                    code="instrument_fault", message="drift", retryable=True
+                )
                 if self.fault_keeps_sample:
                     self.consumed.discard(job.sample_id)
             else:
@@ -231,7 +241,10 @@ class RecipeList:
         for _ in range(batch_size):
             out.append(
                 SimpleNamespace(
-                    recipe={"zbo_fraction": round(0.01 * (self.i % 50), 2), "sinter_temperature_c": 1000.0},
+                    recipe={
+                        "zbo_fraction": round(0.01 * (self.i % 50), 2),
+                        "sinter_temperature_c": 1000.0,
+                    },
                     mean={},
                     sd={},
                     p_feasible=0.9,

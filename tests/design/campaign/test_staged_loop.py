@@ -151,8 +151,13 @@ def test_hours_are_counted_once_per_job_and_split_by_protocol(tmp_path):
     h = snap.hours
     assert h.spent_h == pytest.approx(3 * 110) and h.committed_h == pytest.approx(h.spent_h)
     assert h.parts_h == pytest.approx(
-        {"sintering": 48, "eis_blocking": 18, "dc_polarization": 36, "eis_symmetric": 12,
-         "ccd_staircase": 216}
+        {
+            "sintering": 48,
+            "eis_blocking": 18,
+            "dc_polarization": 36,
+            "eis_symmetric": 12,
+            "ccd_staircase": 216,
+        }
     )
     assert snap.metrics["instrument_hours_ccd_staircase"] == pytest.approx(216)
 
@@ -238,9 +243,7 @@ def test_crash_around_a_follow_up_post_neither_loses_nor_duplicates(tmp_path, wh
 
 
 def test_two_services_share_the_work_and_follow_ups_go_where_the_sample_is(tmp_path):
-    store = _setup(
-        tmp_path, budget=8, protocol_policy="staged", urls=("http://a:1", "http://b:2")
-    )
+    store = _setup(tmp_path, budget=8, protocol_policy="staged", urls=("http://a:1", "http://b:2"))
     a, b = StagedService(slots=2), StagedService(slots=2)
     snap = _runner(store, {"cycler-1": a, "cycler-2": b}).run()
     assert snap.status == "done" and snap.experiments_done == 8

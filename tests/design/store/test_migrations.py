@@ -78,6 +78,13 @@ def test_a_database_from_before_alembic_is_upgraded_with_its_data(tmp_path):
     assert [j.job_id for j in store.jobs(rec.id)] == ["j-000001", None]
     (it,) = store.iterations(rec.id)
     assert it.strategy is None and loads(it.info_json)["strategy"] == "physics-gp"
+    # 0003: older jobs made new samples on the one service, with every protocol
+    all_protocols = ["eis_blocking", "dc_polarization", "eis_symmetric", "ccd_staircase"]
+    for job in store.jobs(rec.id):
+        assert (job.kind, job.service, job.protocols) == ("new", "cycler-1", all_protocols)
+        assert job.instrument_hours is None
+    assert [p.kind for p in store.proposals(rec.id)] == ["new", "new"]
+    assert [p.protocols for p in store.proposals(rec.id)] == [None, None]
     ledger.add_proposals(store, rec, 2, [], protocols=None, info={"strategy": "gp"})
     assert store.iterations(rec.id)[-1].strategy == "gp"
     with store.engine.connect() as conn:
