@@ -26,6 +26,7 @@ import pandas as pd
 
 from design.campaign.planning import Action, Plan, PlanningState, Policy, ServiceState
 from design.campaign.proposer import Proposed, Proposer, propose_with_fallback
+from design.errors import CampaignError
 from physics.errors import ConfigError
 from physics.schema import OBJECTIVES
 
@@ -47,7 +48,12 @@ STAGE_TWO: tuple[str, ...] = ("eis_symmetric", "ccd_staircase")
 
 
 def _recipes(state: PlanningState, recipes: Proposer, n: int) -> Proposed:
-    return propose_with_fallback(
+    """``n`` new recipes from the campaign's proposer.
+
+    Raises:
+        CampaignError: the proposer gave none (from the proposer, or the recipe space).
+    """
+    proposed = propose_with_fallback(
         recipes,
         state.table,
         batch_size=n,
@@ -56,6 +62,9 @@ def _recipes(state: PlanningState, recipes: Proposer, n: int) -> Proposed:
         space=state.space,
         seed=state.seed,
     )
+    if not proposed.suggestions:
+        raise CampaignError("the acquisition proposed no recipe; check the recipe space")
+    return proposed
 
 
 def _action_fields(sug: object) -> dict[str, object]:
