@@ -94,6 +94,14 @@ def assign_services(actions: list[Action], free: dict[str, int]) -> None:
         free[best] -= 1
 
 
+def _price(actions: list[Action], state: PlanningState) -> None:
+    """Each new-sample action's expected hours on the service it was given."""
+    for action in actions:
+        if action.kind == "new" and action.service in state.services:
+            service = state.services[action.service]
+            action.expected_hours = service.new_sample_hours(action.recipe, action.protocols)
+
+
 def _cheapest(services: dict[str, ServiceState], cost: Callable[[ServiceState], float]) -> float:
     up = [cost(s) for s in services.values() if s.up]
     return min(up) if up else math.inf
@@ -112,6 +120,7 @@ def all_protocols(state: PlanningState, *, recipes: Proposer) -> Plan:
         for sug in proposed.suggestions[:n]
     ]
     assign_services(actions, {name: s.free for name, s in state.services.items()})
+    _price(actions, state)
     return Plan(
         actions,
         proposed.surrogate,
@@ -194,6 +203,7 @@ def staged(state: PlanningState, *, recipes: Proposer) -> Plan:
         if action.service is not None:
             action.protocols = STAGE_ONE if state.services[action.service].staged else None
             actions.append(action)
+    _price(actions, state)
     return Plan(
         actions,
         proposed.surrogate,

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
@@ -342,22 +343,22 @@ class CampaignRunner:
 
     # -- propose ------------------------------------------------------------------------
     def _propose(self) -> bool:
-        hours = hours_summary(self.store, self.record.id, budget_h=self.config.budget_hours)
         props = self.store.proposals(self.record.id)
         open_props = [p for p in props if p.status == ProposalStatus.OPEN]
-        rows = len(self.store.rows(self.record.id))
+        busy = Counter(p.service for p in open_props)
+        if all(self.pool.capacity(link) <= busy[link.name] for link in self.pool.up()):
+            return False  # no service up, or every one full: nothing to ask the policy
+        hours = hours_summary(self.store, self.record.id, budget_h=self.config.budget_hours)
         key = (
             len(props),
             len(open_props),
-            rows,
+            len(self.store.rows(self.record.id)),
             round(hours.committed_h, 6),
             tuple(link.up for link in self.pool),
         )
         if self._idle_at == key:
             return False
         self._idle_at = None
-        if not self.pool.up():
-            return False
         t0 = time.perf_counter()
         iteration = 1 + max(
             (it.iteration for it in self.store.iterations(self.record.id)), default=0
@@ -366,8 +367,6 @@ class CampaignRunner:
         state, sample_pks = planning_state(
             self.store, self.record, self.pool, self.config, hours, seed
         )
-        if state.free_slots <= 0:
-            return False
         try:
             plan = self.policy(state, recipes=self.proposer)
         except CampaignError as exc:

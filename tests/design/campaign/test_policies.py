@@ -99,7 +99,7 @@ def test_staged_follows_up_non_dominated_samples_only_then_fills_with_new_ones()
     assert kinds[0] == ("follow_up", "good", STAGE_TWO)
     assert [k[0] for k in kinds[1:]] == ["new", "new"] and recipes.calls == [2]
     assert all(a.protocols == STAGE_ONE for a in plan.actions[1:])
-    assert plan.actions[0].expected_hours == pytest.approx(76)
+    assert [a.expected_hours for a in plan.actions] == pytest.approx([76, 34, 34])
 
 
 def test_staged_skips_protocols_pending_or_done_and_respects_hours():
@@ -130,6 +130,7 @@ def test_all_protocols_asks_for_what_capacity_samples_and_hours_allow():
     plan = all_protocols(_state([], [], services, samples_left=10), recipes=recipes)
     assert recipes.calls == [5] and [a.service for a in plan.actions].count("cycler-2") == 2
     assert all(a.kind == "new" and a.protocols is None for a in plan.actions)
+    assert all(a.expected_hours == 110 for a in plan.actions)  # default dwell: 16 + 94 h
     plan = all_protocols(_state([], [], services, hours_left=250), recipes=recipes)
     assert recipes.calls[-1] == 2  # 110 h each
     assert all_protocols(_state([], [], services, samples_left=0), recipes=recipes).actions == []
