@@ -1,4 +1,10 @@
-"""A campaign's configuration: plain data with one JSON serialization path (version-stamped)."""
+"""A campaign's configuration: plain data with one JSON serialization path (version-stamped).
+
+Version 2 added several cycler services (``other_cycler_urls``), the instrument-hours budget
+(``budget_hours``, with the sample budget ``budget`` now optional) and the protocol policy
+(``protocol_policy``: ``all`` or ``staged``). A version-1 configuration reads as one service,
+a sample budget and the ``all`` policy, which is what it was.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +17,36 @@ from design.acquisition.thresholds import check_thresholds
 from physics.errors import ConfigError
 from surrogate.base import STRATEGIES
 
-__all__ = ["CONFIG_VERSION", "CampaignConfig", "redact_url"]
+__all__ = [
+    "CONFIG_VERSION",
+    "PROTOCOL_POLICIES",
+    "CampaignConfig",
+    "redact_url",
+    "service_name",
+    "token_variable",
+]
 
-CONFIG_VERSION = 1
+CONFIG_VERSION = 2
+_READABLE_VERSIONS = (1, 2)
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+#: ``--protocols``: every protocol in one job per sample, or staged tests (impedance and
+#: polarization first, the Na-metal tests as a follow-up where they may matter).
+PROTOCOL_POLICIES: tuple[str, ...] = ("all", "staged")
+_MAX_SERVICES = 16
+
+
+def service_name(index: int) -> str:
+    """The name of the campaign's ``index``-th cycler service (0-based): ``cycler-1``..."""
+    return f"cycler-{index + 1}"
+
+
+def token_variable(index: int) -> str:
+    """The environment variable holding the token of service ``index`` (0-based).
+
+    ``CYCLER_TOKEN`` for the first service (as the protocol says), ``CYCLER_TOKEN_2``,
+    ``CYCLER_TOKEN_3``... for the others, in the order of ``--cycler-url``.
+    """
+    return "CYCLER_TOKEN" if index == 0 else f"CYCLER_TOKEN_{index + 1}"
 
 
 def redact_url(url: str) -> str:
@@ -32,9 +64,18 @@ class CampaignConfig:
 
     Attributes:
         name: campaign name (letters, digits, ``_.-``; sent to the service as ``campaign``).
-        cycler_url: base URL of the cycler service (credentials are never stored).
-        budget: number of experiments (proposals) the campaign runs.
-        batch_size: jobs kept in flight; ``None`` = the service's ``max_concurrent_jobs``.
+        cycler_url: base URL of the (first) cycler service, ``cycler-1`` (credentials are
+            never stored).
+        other_cycler_urls: base URLs of further services, ``cycler-2``, ``cycler-3``... in
+            order (tokens: :func:`token_variable`).
+        budget: number of samples (new-sample proposals) the campaign makes; ``None``: no
+            sample budget (then ``budget_hours`` is required).
+        budget_hours: instrument-hours the campaign may use (sintering and tests, all
+            services together); ``None``: no hours budget.
+        protocol_policy: ``all`` (one job per sample with every protocol) or ``staged``
+            (see :mod:`design.campaign.policies`).
+        batch_size: jobs kept in flight on each service; ``None`` = each service's
+            ``max_concurrent_jobs``.
         strategy: ``physics-gp``, ``gp`` or ``sobol``.
         seed: random seed (iteration ``i`` uses ``seed + i``).
         thresholds: property thresholds passed to the acquisition (``name -> value``,
@@ -53,7 +94,7 @@ class CampaignConfig:
 
     name: str
     cycler_url: str
-    budget: int
+    budget: int | None = None
     batch_size: int | None = None
     strategy: str = "physics-gp"
     seed: int = 0
@@ -67,6 +108,19 @@ class CampaignConfig:
     plots: bool = True
     tracking: bool = True
     tracking_uri: str | None = None
+    other_cycler_urls: list[str] = field(default_factory=list)
+    budget_hours: float | None = None
+    protocol_policy: str = "all"
+
+    @property
+    def cycler_urls(self) -> list[str]:
+        """Every service's URL, in order: ``cycler-1`` first."""
+        return [self.cycler_url, *self.other_cycler_urls]
+
+    @property
+    def services(self) -> dict[str, str]:
+        """Service name -> URL, in order (``cycler-1``, ``cycler-2``...)."""
+        return {service_name(i): url for i, url in enumerate(self.cycler_urls)}
 
     def __post_init__(self) -> None:
         if not _NAME_RE.match(self.name):
@@ -74,20 +128,37 @@ class CampaignConfig:
                 f"campaign name {self.name!r} must be 1-64 letters, digits, '_', '.' or '-' "
                 "and start with a letter or digit"
             )
-        if not (isinstance(self.budget, int) and 1 <= self.budget <= 10_000):
+        if self.budget is None and self.budget_hours is None:
+            raise ConfigError(
+                "give a budget: --budget N (samples) or --budget-hours H (instrument-hours), "
+                "or both"
+            )
+        if self.budget is not None and not (
+            isinstance(self.budget, int) and not isinstance(self.budget, bool)
+        ):
             raise ConfigError(f"--budget {self.budget!r} must be an integer in [1, 10000]")
+        if self.budget is not None and not 1 <= self.budget <= 10_000:
+            raise ConfigError(f"--budget {self.budget!r} must be an integer in [1, 10000]")
+        if self.budget_hours is not None:
+            if isinstance(self.budget_hours, bool) or not isinstance(
+                self.budget_hours, int | float
+            ):
+                raise ConfigError(f"--budget-hours {self.budget_hours!r} must be a number of hours")
+            self.budget_hours = float(self.budget_hours)
+            if not 1.0 <= self.budget_hours <= 1e6:
+                raise ConfigError(
+                    f"--budget-hours {self.budget_hours:g} must lie in [1, 1000000] "
+                    "instrument-hours"
+                )
+        if self.protocol_policy not in PROTOCOL_POLICIES:
+            raise ConfigError(
+                f"--protocols {self.protocol_policy!r} is not one of {', '.join(PROTOCOL_POLICIES)}"
+            )
         if self.batch_size is not None and not (1 <= self.batch_size <= 64):
             raise ConfigError(f"--batch-size {self.batch_size!r} must be in [1, 64]")
         if self.strategy not in STRATEGIES:
             raise ConfigError(f"--strategy {self.strategy!r} is not one of {', '.join(STRATEGIES)}")
-        if urlsplit(self.cycler_url).scheme not in ("http", "https"):
-            raise ConfigError(
-                f"--cycler-url {self.cycler_url!r} must be an http:// or https:// URL"
-            )
-        if urlsplit(self.cycler_url).password or urlsplit(self.cycler_url).username:
-            raise ConfigError(
-                "--cycler-url must not carry credentials; put the token in CYCLER_TOKEN"
-            )
+        self._check_urls()
         for name in ("max_fault_retries", "max_reruns"):
             if not 0 <= getattr(self, name) <= 100:
                 raise ConfigError(f"{name} = {getattr(self, name)!r} must be in [0, 100]")
@@ -101,6 +172,26 @@ class CampaignConfig:
                 "--tracking-uri must not carry credentials (use MLflow's env variables)"
             )
 
+    def _check_urls(self) -> None:
+        urls = self.cycler_urls
+        if len(urls) > _MAX_SERVICES:
+            raise ConfigError(f"{len(urls)} --cycler-url: at most {_MAX_SERVICES} services")
+        seen: dict[str, int] = {}
+        for i, url in enumerate(urls):
+            if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https"):
+                raise ConfigError(f"--cycler-url {url!r} must be an http:// or https:// URL")
+            if urlsplit(url).password or urlsplit(url).username:
+                raise ConfigError(
+                    f"--cycler-url must not carry credentials; put the token in {token_variable(i)}"
+                )
+            same = url.rstrip("/").lower()
+            if same in seen:
+                raise ConfigError(
+                    f"--cycler-url {redact_url(url)} is given twice ({service_name(seen[same])} "
+                    f"and {service_name(i)}): give each service once"
+                )
+            seen[same] = i
+
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict with a version stamp."""
         return {"version": CONFIG_VERSION, **asdict(self)}
@@ -113,9 +204,10 @@ class CampaignConfig:
             ConfigError: unknown version or fields.
         """
         version = data.get("version")
-        if version != CONFIG_VERSION:
+        if version not in _READABLE_VERSIONS:
             raise ConfigError(
-                f"campaign config version {version!r} is not supported (expected {CONFIG_VERSION})"
+                f"campaign config version {version!r} is not supported (this gbs reads "
+                f"{', '.join(map(str, _READABLE_VERSIONS))}): upgrade gbs-design"
             )
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known - {"version"})

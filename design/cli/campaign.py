@@ -1,6 +1,8 @@
 """``gbs campaign run|resume|status|export`` and ``gbs demo`` (registered by design.cli.app).
 
-The cycler token comes from the environment variable ``CYCLER_TOKEN`` only. Campaign state
+Cycler services: ``--cycler-url URL`` (repeat it for several services: ``cycler-1``,
+``cycler-2``... in that order). Tokens come from the environment only: ``CYCLER_TOKEN`` for
+the first service, ``CYCLER_TOKEN_2``, ``CYCLER_TOKEN_3``... for the others. Campaign state
 lives in ``campaigns/campaigns.db`` under the repository unless ``--db`` (a SQLAlchemy URL,
 e.g. ``postgresql+psycopg://user@127.0.0.1:5432/db``) or ``GBS_CAMPAIGN_DB`` says otherwise.
 
@@ -67,14 +69,37 @@ def _interrupted(name: str) -> Exception:
 @campaign_app.command("run")
 def run(
     cycler_url: Annotated[
-        str, typer.Option("--cycler-url", help="Base URL of the cycler service.")
+        list[str],
+        typer.Option(
+            "--cycler-url",
+            help="Base URL of a cycler service; repeat for several (tokens: CYCLER_TOKEN, "
+            "CYCLER_TOKEN_2, ... in this order).",
+        ),
     ],
     campaign: Annotated[str, typer.Option("--campaign", help="Campaign name (new).")],
-    budget: Annotated[int, typer.Option("--budget", help="Number of experiments to run.")],
+    budget: Annotated[
+        int | None, typer.Option("--budget", help="Number of samples to make.")
+    ] = None,
+    budget_hours: Annotated[
+        float | None,
+        typer.Option(
+            "--budget-hours",
+            help="Instrument-hours to spend (sintering and tests, all services together).",
+        ),
+    ] = None,
+    protocols: Annotated[
+        str,
+        typer.Option(
+            "--protocols",
+            help="all: every test on every sample; staged: impedance and polarization first, "
+            "the Na-metal tests (CCD) as a follow-up where they may matter.",
+        ),
+    ] = "all",
     batch_size: Annotated[
         int | None,
         typer.Option(
-            "--batch-size", help="Jobs in flight (default: the service's max_concurrent_jobs)."
+            "--batch-size",
+            help="Jobs in flight per service (default: each service's max_concurrent_jobs).",
         ),
     ] = None,
     strategy: Annotated[
@@ -114,7 +139,10 @@ def run(
         bool, typer.Option("--progress/--no-progress", help="Live display.")
     ] = True,
 ) -> None:
-    """Start a campaign: propose, submit, poll, ingest, refit until BUDGET experiments are done."""
+    """Start a campaign: propose, submit, poll, ingest, refit until the budget is spent.
+
+    Give --budget (samples), --budget-hours (instrument-hours) or both.
+    """
     from design.acquisition.thresholds import parse_thresholds
     from design.campaign.config import CampaignConfig
     from design.campaign.session import load_initial_data, start_campaign
@@ -127,10 +155,15 @@ def run(
         raise ConfigError("--initial-data and --no-initial-data exclude each other")
     source = None if no_initial_data else (initial_data or paper_table_path())
     chosen_uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri()
+    if not cycler_url:
+        raise ConfigError("give the cycler service's address: --cycler-url URL")
     config = CampaignConfig(
         name=campaign,
-        cycler_url=cycler_url,
+        cycler_url=cycler_url[0],
+        other_cycler_urls=list(cycler_url[1:]),
         budget=budget,
+        budget_hours=budget_hours,
+        protocol_policy=protocols,
         batch_size=batch_size,
         strategy=strategy,
         seed=seed,
@@ -160,8 +193,21 @@ def resume(
     db: DbOpt = None,
     tracking_uri: TrackingOpt = None,
     cycler_url: Annotated[
-        str | None, typer.Option("--cycler-url", help="New address of the service, if it moved.")
+        list[str] | None,
+        typer.Option(
+            "--cycler-url",
+            help="New addresses of the services, if they moved: one per service, in the "
+            "order the campaign was started with.",
+        ),
     ] = None,
+    standby: Annotated[
+        bool,
+        typer.Option(
+            "--standby",
+            help="If another process drives the campaign, wait and take over when it stops "
+            "or dies (a second loop machine on a shared PostgreSQL store).",
+        ),
+    ] = False,
     progress: Annotated[
         bool, typer.Option("--progress/--no-progress", help="Live display.")
     ] = True,
@@ -175,8 +221,9 @@ def resume(
                 name,
                 db_url=db,
                 tracking_uri=tracking_uri,
-                cycler_url=cycler_url,
+                cycler_url=cycler_url or None,
                 on_progress=display,
+                standby=standby,
             )
     except KeyboardInterrupt:
         raise _interrupted(name) from None

@@ -58,7 +58,7 @@ def render_report(summary: CampaignSummary) -> str:
         f"<h1>Campaign {html.escape(snap.name)}</h1>",
         f"<p>Status <b>{html.escape(snap.status)}</b>"
         + (f" ({html.escape(snap.message)})" if snap.message else "")
-        + f": {snap.experiments_done} of {snap.budget} experiments done, strategy "
+        + f": {snap.budget_text()} (instrument-hours), strategy "
         f"{html.escape(str(cfg.get('strategy')))}, thresholds {html.escape(thresholds or 'none')}."
         f" <span class=muted>Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.</span></p>",
         "<h2>Where it stands</h2>",

@@ -16,7 +16,7 @@ from rich.text import Text
 from design.reporting.format import format_value
 from design.reporting.snapshot import CampaignSnapshot
 
-__all__ = ["CampaignDisplay", "snapshot_line", "status_table"]
+__all__ = ["HOURS_LABELS", "CampaignDisplay", "hours_text", "snapshot_line", "status_table"]
 
 _JOB_ORDER = (
     "submitting",
@@ -31,14 +31,40 @@ _JOB_ORDER = (
 )
 
 
+#: Short names of the parts of instrument-hours, in display order.
+HOURS_LABELS: dict[str, str] = {
+    "sintering": "sinter",
+    "eis_blocking": "EIS",
+    "dc_polarization": "DC",
+    "eis_symmetric": "EIS-Na",
+    "ccd_staircase": "CCD",
+}
+
+
+def hours_text(snap: CampaignSnapshot) -> str:
+    """``412/1000 h (sinter 80, EIS 60, DC 120, EIS-Na 12, CCD 140)``."""
+    h = snap.hours
+    spent = f"{h.spent_h:.0f}" + ("" if h.budget_h is None else f"/{h.budget_h:.0f}") + " h"
+    parts = [
+        f"{HOURS_LABELS.get(k, k)} {h.parts_h[k]:.0f}"
+        for k in [*HOURS_LABELS, *sorted(set(h.parts_h) - set(HOURS_LABELS))]
+        if h.parts_h.get(k)
+    ]
+    return spent + (f" ({', '.join(parts)})" if parts else "")
+
+
 def snapshot_line(snap: CampaignSnapshot) -> str:
-    """One plain line: counts, best sigma and hypervolume."""
+    """One plain line: counts, hours, best values and hypervolume, services away."""
     jobs = " ".join(f"{k}={snap.jobs[k]}" for k in _JOB_ORDER if snap.jobs.get(k))
     m = snap.metrics
+    done = f"{snap.experiments_done}/{snap.budget}" if snap.budget else str(snap.experiments_done)
+    follow = f" +{snap.followups_done} follow-ups" if snap.followups_done else ""
+    away = "".join(f" | {note}" for note in snap.notes)
     return (
-        f"[{snap.name}] {snap.experiments_done}/{snap.budget} done | jobs {jobs or 'none'} | "
+        f"[{snap.name}] {done} done{follow}, {hours_text(snap)} | jobs {jobs or 'none'} | "
         f"best sigma {format_value(m.get('best_sigma_ms_cm'))} mS/cm, CCD {format_value(m.get('best_ccd_ma_cm2'))} "
         f"mA/cm2, t_e {format_value(m.get('lowest_electronic_fraction'))} | HV {format_value(m.get('hypervolume'))}"
+        + away
     )
 
 
@@ -47,7 +73,7 @@ def status_table(snap: CampaignSnapshot) -> Group:
     head = Text(
         f"Campaign {snap.name}: {snap.status}"
         + (f" ({snap.message})" if snap.message else "")
-        + f" - {snap.experiments_done}/{snap.budget} experiments done, "
+        + f" - {snap.budget_text()}, {snap.followups_done} follow-ups, "
         f"{snap.proposals_open} in flight, {snap.proposals_abandoned} abandoned",
         style="bold",
     )
@@ -82,7 +108,20 @@ def status_table(snap: CampaignSnapshot) -> Group:
             format_value(row["electronic_fraction"]),
             str(row["source"]),
         )
-    parts: list[Any] = [head, jobs, metrics, best]
+    hours = Table(title="Instrument-hours", show_header=True)
+    hours.add_column("spent on")
+    hours.add_column("h", justify="right")
+    for key in [*HOURS_LABELS, *sorted(set(snap.hours.parts_h) - set(HOURS_LABELS))]:
+        if snap.hours.parts_h.get(key):
+            hours.add_row(key, f"{snap.hours.parts_h[key]:.1f}")
+    if len(snap.hours.by_service_h) > 1:
+        for service, h in sorted(snap.hours.by_service_h.items()):
+            hours.add_row(f"on {service}", f"{h:.1f}")
+    budget = "" if snap.hours.budget_h is None else f" of {snap.hours.budget_h:.0f}"
+    hours.add_row("total", f"{snap.hours.spent_h:.1f}{budget}")
+    parts: list[Any] = [head, jobs, hours, metrics, best]
+    if snap.notes:
+        parts.append(Text("Services: " + "; ".join(snap.notes)))
     if snap.rejected_reasons:
         parts.append(
             Text("Set aside (analysis failed):\n  " + "\n  ".join(snap.rejected_reasons[-5:]))

@@ -10,8 +10,9 @@ from typing import Any
 import pandas as pd
 
 from design.store.database import Store
+from design.store.hours import HoursSummary, hours_summary
 from design.store.ledger import job_counts, measurement_table
-from design.store.states import JobStatus, ProposalStatus
+from design.store.states import JobKind, JobStatus, ProposalStatus
 from physics.schema import RECIPE_COLUMNS
 from physics.table import write_table
 
@@ -72,12 +73,21 @@ def best_rows(table: pd.DataFrame, k: int = 3) -> pd.DataFrame:
 
 @dataclass
 class CampaignSnapshot:
-    """A campaign's state at one moment (what ``gbs campaign status`` shows)."""
+    """A campaign's state at one moment (what ``gbs campaign status`` shows).
+
+    Attributes:
+        budget: the sample budget (``None``: none; then ``hours.budget_h`` is set).
+        proposals: actions recorded (new samples and follow-ups).
+        experiments_done: samples with a row (``ok`` or ``cracked``).
+        followups_done: follow-ups whose properties joined their sample's row.
+        hours: instrument-hours spent, committed and by part (sintering, each protocol).
+        notes: what the loop says about its services (one away, its jobs waiting).
+    """
 
     name: str
     status: str
     message: str | None
-    budget: int
+    budget: int | None
     proposals: int
     proposals_open: int
     proposals_abandoned: int
@@ -86,6 +96,20 @@ class CampaignSnapshot:
     metrics: dict[str, float]
     best: list[dict[str, Any]] = field(default_factory=list)
     rejected_reasons: list[str] = field(default_factory=list)
+    followups_done: int = 0
+    hours: HoursSummary = field(default_factory=HoursSummary)
+    notes: list[str] = field(default_factory=list)
+
+    def budget_text(self) -> str:
+        """``6/12 experiments done`` (``6 experiments done`` without a sample budget), then
+        ``, 412/1000 h`` (``, 412 h`` without an hours budget)."""
+        done = (
+            f"{self.experiments_done}/{self.budget}" if self.budget else str(self.experiments_done)
+        )
+        spent = f"{self.hours.spent_h:.0f}"
+        if self.hours.budget_h is not None:
+            spent += f"/{self.hours.budget_h:.0f}"
+        return f"{done} experiments done, {spent} h"
 
     @property
     def in_flight(self) -> int:
@@ -123,11 +147,16 @@ def snapshot(store: Store, name: str, *, with_metrics: bool = True) -> CampaignS
         f"{j.job_id or j.idempotency_key}: {j.error_message}"
         for j in store.jobs(rec.id, statuses=(JobStatus.REJECTED,))
     ]
+    budget_h = config.get("budget_hours")
+    hours = hours_summary(store, rec.id, budget_h=None if budget_h is None else float(budget_h))
+    if with_metrics:
+        metrics.update(hours.metrics())
+    budget = config.get("budget")
     return CampaignSnapshot(
         name=name,
         status=rec.status,
         message=rec.message,
-        budget=int(config["budget"]),
+        budget=None if budget is None else int(budget),
         proposals=len(props),
         proposals_open=sum(p.status == ProposalStatus.OPEN for p in props),
         proposals_abandoned=sum(p.status == ProposalStatus.ABANDONED for p in props),
@@ -136,6 +165,10 @@ def snapshot(store: Store, name: str, *, with_metrics: bool = True) -> CampaignS
         metrics=metrics,
         best=best,
         rejected_reasons=reasons,
+        followups_done=sum(
+            p.kind == JobKind.FOLLOW_UP and p.status == ProposalStatus.DONE for p in props
+        ),
+        hours=hours,
     )
 
 

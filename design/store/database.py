@@ -4,14 +4,23 @@ Tables, one per concept, each row plain JSON text (never pickle):
 
 - ``campaigns``: name, configuration (JSON), status, MLflow parent run id, a lease naming the
   process that drives it.
-- ``proposals``: one per experiment slot of the budget: recipe, predictions, acquisition value,
-  iteration; ``open`` until it yields a measurement row (``done``) or is given up (``abandoned``).
-- ``jobs``: one per submission to the cycler service. The idempotency key and the exact request
-  body are committed *before* the ``POST``; the service's ``job_id`` (unique within the
-  campaign) is recorded after.
-- ``results``: the raw result JSON, stored before the job counts as done (unique per job).
-- ``rows``: the measurement-table rows (unique per job and per sample within a campaign),
-  including the campaign's initial data (``job_pk`` empty).
+- ``proposals``: one per action the loop chose: a new sample (``kind`` ``new``: an
+  experiment slot of the sample budget) or further protocols on a sample already made
+  (``follow_up``); recipe, protocols, service, expected instrument-hours, predictions,
+  acquisition value, iteration; ``open`` until it yields its measurements (``done``) or is
+  given up (``abandoned``).
+- ``jobs``: one per submission to a cycler service (``service`` names which). The idempotency
+  key and the exact request body are committed *before* the ``POST``; the service's ``job_id``
+  (unique within the campaign and service) is recorded after, and the instrument-hours the job
+  used once it has finished.
+- ``samples``: the pellets the campaign made, per service (two services may both have an
+  ``S-000001``): recipe, protocols measured on it, and whether it is used up (a CCD staircase,
+  a crack, or the service said so).
+- ``results``: the raw result JSON of every succeeded job, stored before the job counts as done
+  (unique per job).
+- ``rows``: the measurement-table rows, one per sample (unique per sample within a campaign;
+  a follow-up adds its properties to its sample's row), including the campaign's initial data
+  (``job_pk`` empty).
 - ``iterations``: one per proposal round, with its MLflow child run and the strategy that
   actually proposed (``fallback_reason`` says why it is not the configured one).
 
@@ -51,7 +60,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 
 from design.errors import CampaignError
 from design.store.engine import open_database, safe_url
-from design.store.states import CampaignStatus, JobStatus, ProposalStatus
+from design.store.states import DEFAULT_SERVICE, CampaignStatus, JobKind, JobStatus, ProposalStatus
 
 __all__ = [
     "DEFAULT_DB_PATH",
@@ -63,6 +72,7 @@ __all__ = [
     "ProposalRecord",
     "ResultRecord",
     "RowRecord",
+    "SampleRecord",
     "Store",
     "dumps",
     "get_record",
@@ -155,7 +165,12 @@ class IterationRecord(Base):
 
 
 class ProposalRecord(Base):
-    """One experiment slot: the recipe the loop chose and what the model expected of it."""
+    """One action the loop chose: a new sample or a follow-up, and what the model expected.
+
+    ``kind`` ``new`` (an experiment slot of the sample budget) or ``follow_up`` (further
+    protocols on ``sample_pk``; ``recipe_json`` is that sample's recipe). ``protocols_json``
+    ``None`` means every protocol (a job body without ``protocols``).
+    """
 
     __tablename__ = "proposals"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -167,24 +182,48 @@ class ProposalRecord(Base):
     status: Mapped[str] = mapped_column(String(32), default=ProposalStatus.OPEN)
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    kind: Mapped[str] = mapped_column(String(16), default=JobKind.NEW, server_default="new")
+    service: Mapped[str] = mapped_column(
+        String(64), default=DEFAULT_SERVICE, server_default=DEFAULT_SERVICE
+    )
+    sample_pk: Mapped[int | None] = mapped_column(
+        ForeignKey("samples.id", name="fk_proposals_sample_pk_samples"), nullable=True
+    )
+    protocols_json: Mapped[str | None] = mapped_column(Text, nullable=True)
+    expected_hours: Mapped[float | None] = mapped_column(Float, nullable=True)
 
     @property
     def recipe(self) -> dict[str, float]:
         return loads(self.recipe_json)
 
+    @property
+    def protocols(self) -> list[str] | None:
+        """The protocols asked for (``None``: every protocol)."""
+        return loads(self.protocols_json)
+
 
 class JobRecord(Base):
-    """One submission to the cycler service.
+    """One submission to a cycler service.
 
     ``status`` (local): ``created`` (key committed, POST not confirmed), ``submitted`` (the
     service has it: see ``service_status``), ``fetched`` (raw result stored, not yet analysed),
     and the terminal ``done``, ``cracked``, ``fault`` (instrument fault, re-run under a new
     key), ``rejected`` (result failed analysis, re-run) and ``failed``.
+
+    ``kind``, ``service``, ``sample_pk`` and ``protocols_json`` are its proposal's (the sample
+    of a new-sample job once its result is in; ``protocols_json`` is the full list when the
+    body leaves ``protocols`` out). ``expected_hours`` is the estimate it was admitted with;
+    ``instrument_hours`` what it used once finished (the service's figure when it gives one,
+    ``hours_source`` ``service``, else ``estimate``), split over sintering and protocols in
+    ``hours_json``.
     """
 
     __tablename__ = "jobs"
-    # job ids are the service's: unique within a campaign (two services may both have j-000001)
-    __table_args__ = (UniqueConstraint("campaign_id", "job_id"),)
+    # job ids are the service's: unique within a campaign and service (two services may both
+    # have a j-000001)
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "service", "job_id", name="uq_jobs_campaign_service_job"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
     proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"), index=True)
@@ -201,10 +240,66 @@ class JobRecord(Base):
     tracked: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    kind: Mapped[str] = mapped_column(String(16), default=JobKind.NEW, server_default="new")
+    service: Mapped[str] = mapped_column(
+        String(64), default=DEFAULT_SERVICE, server_default=DEFAULT_SERVICE
+    )
+    sample_pk: Mapped[int | None] = mapped_column(
+        ForeignKey("samples.id", name="fk_jobs_sample_pk_samples"), nullable=True
+    )
+    protocols_json: Mapped[str | None] = mapped_column(Text, nullable=True)
+    expected_hours: Mapped[float | None] = mapped_column(Float, nullable=True)
+    instrument_hours: Mapped[float | None] = mapped_column(Float, nullable=True)
+    hours_source: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    hours_json: Mapped[str | None] = mapped_column(Text, nullable=True)
 
     @property
     def request(self) -> dict[str, Any]:
         return loads(self.request_json)
+
+    @property
+    def protocols(self) -> list[str]:
+        """The protocols the job runs (every protocol when its body leaves them out)."""
+        return list(loads(self.protocols_json) or [])
+
+
+class SampleRecord(Base):
+    """A pellet the campaign made on one service.
+
+    ``sample_id`` is the service's name for it; ``key`` the campaign's (the ``sample_id`` of
+    its measurement row: the service's name, prefixed ``<service>:`` when the campaign uses
+    several services). ``protocols_json`` lists the protocols measured on it (one entry per
+    job that measured it, so a repeat appears twice); ``consumed`` says it can be measured no
+    more, ``consumed_reason`` why.
+    """
+
+    __tablename__ = "samples"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "service", "sample_id", name="uq_samples_service_id"),
+        UniqueConstraint("campaign_id", "key", name="uq_samples_key"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    service: Mapped[str] = mapped_column(String(64))
+    sample_id: Mapped[str] = mapped_column(String(200))
+    key: Mapped[str] = mapped_column(String(270))
+    # the new-sample proposal that made it (no foreign key: proposals point here already)
+    proposal_id: Mapped[int] = mapped_column(Integer, unique=True)
+    recipe_json: Mapped[str] = mapped_column(Text)
+    protocols_json: Mapped[str] = mapped_column(Text, default="[]")
+    consumed: Mapped[bool] = mapped_column(Boolean, default=False)
+    consumed_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    @property
+    def recipe(self) -> dict[str, float]:
+        return loads(self.recipe_json)
+
+    @property
+    def protocols(self) -> list[str]:
+        """Protocols measured on the sample, in order (a repeat appears twice)."""
+        return list(loads(self.protocols_json) or [])
 
 
 class ResultRecord(Base):
@@ -260,8 +355,9 @@ def get_record(s: Session, model: type[_T], pk: int) -> _T:
 class MetaRecord(Base):
     """Key-value facts about the database itself.
 
-    ``schema_version`` is the pre-Alembic schema stamp: 1 up to revision 0001, then 2, so a gbs
-    from before Alembic refuses a database that a newer gbs has migrated.
+    ``schema_version`` is the pre-Alembic schema stamp: 1 up to revision 0001, then 2, and 3
+    from revision 0003, so a gbs from before Alembic refuses a database that a newer gbs has
+    migrated.
     """
 
     __tablename__ = "gbs_meta"

@@ -1,7 +1,7 @@
 """The campaign's state machine: every state change as one database transaction.
 
-A proposal (an experiment slot of the budget) owns one or more jobs; at most one job of a
-proposal is live at a time. The job's life::
+A proposal (an action: a new sample, or a follow-up on a sample already made) owns one or
+more jobs; at most one job of a proposal is live at a time. The job's life::
 
     created --POST ok--> submitted --succeeded--> fetched --analysis ok--> done
                                    \\--failed: sample_cracked--------------> cracked
@@ -9,43 +9,52 @@ proposal is live at a time. The job's life::
                                    \\--failed: other / cancelled-----------> failed   (proposal abandoned)
                                     fetched --analysis error--------------> rejected (+ new job)
 
-Budget rules (documented in ``design/campaign.py``): a proposal counts against the budget
-once; re-runs after instrument faults and after rejected results are new jobs of the *same*
-proposal and do not count. A proposal whose re-runs are exhausted is ``abandoned`` (it still
-used its slot, so a campaign always ends).
+Budget rules (documented in :mod:`design.campaign.runner`): a new-sample proposal counts
+against the sample budget once; re-runs after instrument faults and after rejected results are
+new jobs of the *same* proposal (a follow-up's re-run measures the same sample again) and do
+not count. A proposal whose re-runs are exhausted is ``abandoned`` (a new-sample one still used
+its slot, so a campaign always ends). Each finished job records its instrument-hours once
+(:mod:`design.store.hours`).
+
+Follow-ups and samples: :mod:`design.store.samples`.
 """
 
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from design.errors import CampaignError
+from design.store.actions import add_actions, add_proposals, new_job, new_key
 from design.store.database import (
     CampaignRecord,
-    IterationRecord,
     JobRecord,
     ProposalRecord,
     ResultRecord,
     RowRecord,
+    SampleRecord,
     Store,
     dumps,
     get_record,
-    loads,
     utcnow,
 )
-from design.store.states import LIVE_JOB_STATUSES, CampaignStatus, JobStatus, ProposalStatus
+from design.store.hours import JobHours, set_job_hours
+from design.store.states import (
+    LIVE_JOB_STATUSES,
+    CampaignStatus,
+    JobKind,
+    JobStatus,
+    ProposalStatus,
+)
 from physics.schema import MEASUREMENT_COLUMNS
 from physics.table import empty_table, validate_table
 
 __all__ = [
+    "add_actions",
     "add_proposals",
     "create_campaign",
     "job_counts",
@@ -62,11 +71,6 @@ __all__ = [
     "set_service_status",
     "store_result",
 ]
-
-
-def new_key(campaign: str, proposal_id: int, attempt: int) -> str:
-    """A fresh idempotency key (at most 128 characters), readable and globally unique."""
-    return f"{campaign[:48]}-p{proposal_id}-a{attempt}-{uuid.uuid4().hex}"
 
 
 def create_campaign(
@@ -111,75 +115,8 @@ def set_campaign_status(
         rec.status, rec.message, rec.updated_at = status, message, utcnow()
 
 
-def add_proposals(
-    store: Store,
-    campaign: CampaignRecord,
-    iteration: int,
-    proposals: Sequence[dict[str, Any]],
-    *,
-    protocols: list[str] | None,
-    info: dict[str, Any],
-) -> list[JobRecord]:
-    """Record a round of proposals and one job per proposal, keys included, before any POST.
-
-    Args:
-        proposals: dicts with ``recipe``, ``prediction`` (dict) and ``acquisition_value``.
-        info: what to keep about the round (rows seen, pending, fit time...); its
-            ``strategy`` and ``fallback_reason`` also fill the iteration's columns.
-    """
-    with store.transaction() as s:
-        s.add(
-            IterationRecord(
-                campaign_id=campaign.id,
-                iteration=iteration,
-                n_rows=int(info.get("n_rows", 0)),
-                n_pending=int(info.get("n_pending", 0)),
-                fit_seconds=float(info.get("fit_seconds", 0.0)),
-                info_json=dumps(info),
-                strategy=info.get("strategy"),
-                fallback_reason=info.get("fallback_reason"),
-            )
-        )
-        jobs = []
-        for prop in proposals:
-            rec = ProposalRecord(
-                campaign_id=campaign.id,
-                iteration=iteration,
-                recipe_json=dumps(prop["recipe"]),
-                prediction_json=dumps(prop.get("prediction", {})),
-                acquisition_value=prop.get("acquisition_value"),
-            )
-            s.add(rec)
-            s.flush()
-            jobs.append(_new_job(s, campaign, rec, 1, protocols))
-        return jobs
-
-
-def _new_job(
-    s: Session,
-    campaign: CampaignRecord,
-    proposal: ProposalRecord,
-    attempt: int,
-    protocols: list[str] | None,
-) -> JobRecord:
-    body: dict[str, Any] = {"campaign": campaign.name, "recipe": proposal.recipe}
-    if protocols:
-        body["protocols"] = list(protocols)
-    job = JobRecord(
-        campaign_id=campaign.id,
-        proposal_id=proposal.id,
-        attempt=attempt,
-        idempotency_key=new_key(campaign.name, proposal.id, attempt),
-        request_json=dumps(body),
-        status=JobStatus.CREATED,
-    )
-    s.add(job)
-    s.flush()
-    return job
-
-
 def mark_submitted(store: Store, job_pk: int, job_id: str, service_status: str) -> None:
-    """The service confirmed the job: record its id (unique within the campaign)."""
+    """The service confirmed the job: record its id (unique within the campaign's service)."""
     try:
         with store.transaction() as s:
             rec = get_record(s, JobRecord, job_pk)
@@ -213,12 +150,15 @@ def set_service_status(store: Store, job_pk: int, service_status: str) -> None:
         rec.service_status, rec.updated_at = service_status, utcnow()
 
 
-def store_result(store: Store, job_pk: int, raw: dict[str, Any]) -> None:
+def store_result(
+    store: Store, job_pk: int, raw: dict[str, Any], *, hours: JobHours | None = None
+) -> None:
     """Store the raw result durably; the job becomes ``fetched`` (analysed next)."""
     with store.transaction() as s:
         rec = get_record(s, JobRecord, job_pk)
         if rec.status != JobStatus.SUBMITTED:
             return
+        set_job_hours(rec, hours)
         exists = s.scalar(select(ResultRecord.id).where(ResultRecord.job_pk == job_pk))
         if exists is None:
             # verbatim (NaN kept as the non-standard literal), so a set-aside result can be inspected
@@ -226,36 +166,76 @@ def store_result(store: Store, job_pk: int, raw: dict[str, Any]) -> None:
         rec.status, rec.service_status, rec.updated_at = JobStatus.FETCHED, "succeeded", utcnow()
 
 
-def record_row(store: Store, job_pk: int, row: dict[str, Any], notes: list[str]) -> bool:
-    """Ingest a measurement row for a job: row, job ``done`` and proposal ``done`` together.
+def record_row(
+    store: Store,
+    job_pk: int,
+    row: dict[str, Any],
+    notes: list[str],
+    *,
+    sample_id: str | None = None,
+    hours: JobHours | None = None,
+) -> bool:
+    """Ingest the row of a new-sample job: row, sample, job ``done``, proposal ``done`` together.
+
+    Args:
+        row: the measurement row; its ``sample_id`` is the campaign's key of the sample.
+        sample_id: the service's name of the sample (default: the row's ``sample_id``).
+        hours: what the job used, if not recorded yet.
 
     Returns:
         False if the job was already ingested (nothing changes), True otherwise.
 
     Raises:
-        CampaignError: the sample id is already in this campaign (the row is not stored).
+        CampaignError: the sample is already in this campaign (nothing is stored), or the
+            job is a follow-up (:func:`design.store.samples.record_followup` adds those).
     """
+    cracked = row.get("status") == "cracked"
     try:
         with store.transaction() as s:
             rec = get_record(s, JobRecord, job_pk)
             if rec.status in (JobStatus.DONE, JobStatus.CRACKED):
                 return False
+            if rec.kind == JobKind.FOLLOW_UP:
+                raise CampaignError(
+                    f"job {rec.job_id} is a follow-up: its properties join its sample's row"
+                )
+            key = str(row["sample_id"])
             s.add(
                 RowRecord(
                     campaign_id=rec.campaign_id,
                     job_pk=rec.id,
                     proposal_id=rec.proposal_id,
-                    sample_id=str(row["sample_id"]),
+                    sample_id=key,
                     status=str(row.get("status", "ok")),
                     origin="campaign",
                     row_json=dumps({c: row.get(c) for c in MEASUREMENT_COLUMNS}),
                     notes_json=dumps(notes),
                 )
             )
-            rec.status = JobStatus.CRACKED if row.get("status") == "cracked" else JobStatus.DONE
-            rec.updated_at = utcnow()
+            measured = [] if cracked else rec.protocols
+            consumed_by = "cracked in the furnace" if cracked else None
+            if "ccd_staircase" in measured:
+                consumed_by = f"ccd_staircase by job {rec.job_id}"
+            sample = SampleRecord(
+                campaign_id=rec.campaign_id,
+                service=rec.service,
+                sample_id=str(sample_id or key),
+                key=key,
+                proposal_id=rec.proposal_id,
+                recipe_json=dumps(
+                    {c: row.get(c) for c in ("zbo_fraction", "sinter_temperature_c", "dwell_h")}
+                ),
+                protocols_json=dumps(measured),
+                consumed=consumed_by is not None,
+                consumed_reason=consumed_by,
+            )
+            s.add(sample)
+            s.flush()
+            set_job_hours(rec, hours)
+            rec.status = JobStatus.CRACKED if cracked else JobStatus.DONE
+            rec.updated_at, rec.sample_pk = utcnow(), sample.id
             prop = get_record(s, ProposalRecord, rec.proposal_id)
-            prop.status = ProposalStatus.DONE
+            prop.status, prop.sample_pk = ProposalStatus.DONE, sample.id
             return True
     except IntegrityError as exc:
         raise CampaignError(
@@ -263,14 +243,27 @@ def record_row(store: Store, job_pk: int, row: dict[str, Any], notes: list[str])
         ) from exc
 
 
-def record_cracked(store: Store, job_pk: int, message: str) -> bool:
-    """The pellet cracked: an infeasible recipe, stored as a ``cracked`` row."""
+def record_cracked(
+    store: Store,
+    job_pk: int,
+    message: str,
+    *,
+    row_id: str | None = None,
+    sample_id: str | None = None,
+    hours: JobHours | None = None,
+) -> bool:
+    """The pellet cracked: an infeasible recipe, stored as a ``cracked`` row.
+
+    Args:
+        row_id: the row's ``sample_id`` (default ``cracked-<job id>``).
+        sample_id: the service's name of the pellet, if it gave one.
+    """
     job = _get(store, job_pk)
     recipe = job.request["recipe"]
     row: dict[str, Any] = dict.fromkeys(MEASUREMENT_COLUMNS)
     row.update(recipe)
-    row.update(sample_id=f"cracked-{job.job_id}", status="cracked", source=job.job_id)
-    return record_row(store, job_pk, row, [message])
+    row.update(sample_id=row_id or f"cracked-{job.job_id}", status="cracked", source=job.job_id)
+    return record_row(store, job_pk, row, [message], sample_id=sample_id, hours=hours)
 
 
 def _get(store: Store, job_pk: int) -> JobRecord:
@@ -279,12 +272,20 @@ def _get(store: Store, job_pk: int) -> JobRecord:
 
 
 def _close_and_rerun(
-    store: Store, job_pk: int, status: JobStatus, code: str, message: str, *, limit: int
+    store: Store,
+    job_pk: int,
+    status: JobStatus,
+    code: str,
+    message: str,
+    *,
+    limit: int,
+    hours: JobHours | None = None,
 ) -> JobRecord | None:
     with store.transaction() as s:
         rec = get_record(s, JobRecord, job_pk)
         if rec.status not in LIVE_JOB_STATUSES:
             return None
+        set_job_hours(rec, hours)
         rec.status, rec.error_code, rec.error_message, rec.updated_at = (
             status,
             code,
@@ -302,15 +303,26 @@ def _close_and_rerun(
             prop.reason = f"{used} jobs ended as {status} (last: {code}: {message})"
             return None
         campaign = get_record(s, CampaignRecord, rec.campaign_id)
-        protocols = loads(rec.request_json).get("protocols")
-        return _new_job(s, campaign, prop, rec.attempt + 1, protocols)
+        return new_job(s, campaign, prop, rec.attempt + 1)
 
 
 def record_fault(
-    store: Store, job_pk: int, code: str, message: str, *, max_retries: int
+    store: Store,
+    job_pk: int,
+    code: str,
+    message: str,
+    *,
+    max_retries: int,
+    hours: JobHours | None = None,
 ) -> JobRecord | None:
-    """Instrument fault: close the job and re-run the recipe under a new key (not counted)."""
-    return _close_and_rerun(store, job_pk, JobStatus.FAULT, code, message, limit=max_retries)
+    """Instrument fault: close the job and run it again under a new key (not counted).
+
+    A new-sample job is re-run from its recipe (a new pellet); a follow-up measures the same
+    sample again (the pellet is not lost).
+    """
+    return _close_and_rerun(
+        store, job_pk, JobStatus.FAULT, code, message, limit=max_retries, hours=hours
+    )
 
 
 def record_rejected(store: Store, job_pk: int, reason: str, *, max_reruns: int) -> JobRecord | None:
@@ -320,12 +332,33 @@ def record_rejected(store: Store, job_pk: int, reason: str, *, max_reruns: int) 
     )
 
 
-def record_failed(store: Store, job_pk: int, code: str, message: str) -> None:
-    """A final, non-retryable failure: the job is ``failed`` and its proposal abandoned."""
+def record_failed(
+    store: Store,
+    job_pk: int,
+    code: str,
+    message: str,
+    *,
+    hours: JobHours | None = None,
+    consume_sample: bool = False,
+) -> None:
+    """A final, non-retryable failure: the job is ``failed`` and its proposal abandoned.
+
+    Args:
+        hours: what the job used (a job refused at its POST used none: leave ``None``).
+        consume_sample: the failure says the job's sample can be measured no more (used up,
+            of another campaign, unknown to the service): it is marked consumed, with
+            ``code: message`` as the reason, so no policy proposes it again.
+    """
     with store.transaction() as s:
         rec = get_record(s, JobRecord, job_pk)
         if rec.status not in LIVE_JOB_STATUSES:
             return
+        set_job_hours(rec, hours)
+        if consume_sample and rec.sample_pk is not None:
+            sample = get_record(s, SampleRecord, rec.sample_pk)
+            if not sample.consumed:
+                sample.consumed, sample.consumed_reason = True, f"{code}: {message}"
+                sample.updated_at = utcnow()
         rec.status, rec.error_code, rec.error_message, rec.updated_at = (
             JobStatus.FAILED,
             code,

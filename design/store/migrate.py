@@ -63,7 +63,7 @@ logger = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 #: The schema revision this code reads and writes: the newest script in migrations/versions/.
-SCHEMA_REVISION = "0002"
+SCHEMA_REVISION = "0003"
 VERSION_TABLE = "gbs_alembic_version"
 #: The schema every database written before Alembic has (``gbs_meta.schema_version`` 1).
 LEGACY_REVISION = "0001"
@@ -140,8 +140,14 @@ def locked(engine: Engine) -> Iterator[Connection]:
     """A connection in one transaction that holds the migration lock; committed on success.
 
     SQLite: ``BEGIN IMMEDIATE`` (the database's write lock, taken before anything is read,
-    and DDL inside the transaction, so a failed migration leaves nothing behind). PostgreSQL:
-    a transaction-scoped advisory lock (DDL is transactional there anyway).
+    and DDL inside the transaction, so a failed migration leaves nothing behind). Foreign keys
+    are off meanwhile, as SQLite's own procedure for rebuilding a table asks (a rebuilt parent
+    table is dropped and renamed in place), and ``PRAGMA foreign_key_check`` must find nothing
+    before the commit. PostgreSQL: a transaction-scoped advisory lock (DDL is transactional
+    there anyway).
+
+    Raises:
+        CampaignError: on SQLite, the migrated data break a foreign key (rolled back).
     """
     with engine.connect() as conn:
         if engine.dialect.name != "sqlite":
@@ -152,14 +158,27 @@ def locked(engine: Engine) -> Iterator[Connection]:
             return
         # The driver's own transaction handling would commit before DDL: take it over.
         conn.execution_options(isolation_level="AUTOCOMMIT")
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        keys_on = bool(conn.exec_driver_sql("PRAGMA foreign_keys").scalar())
+        conn.exec_driver_sql("PRAGMA foreign_keys=OFF")  # a no-op inside a transaction
         try:
-            yield conn
-        except BaseException:
-            if conn.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
-                conn.exec_driver_sql("ROLLBACK")
-            raise
-        conn.exec_driver_sql("COMMIT")
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise CampaignError(
+                        f"the schema migration would break {len(broken)} foreign key(s) (first: "
+                        f"{tuple(broken[0])}); nothing was changed: restore the database from a "
+                        "backup or report this"
+                    )
+            except BaseException:
+                if conn.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
+                    conn.exec_driver_sql("ROLLBACK")
+                raise
+            conn.exec_driver_sql("COMMIT")
+        finally:
+            if keys_on:
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
 
 
 def refuse_unusable(state: SchemaState, display: str, head: str) -> None:

@@ -10,13 +10,27 @@ A job's life (see :mod:`design.store.ledger`)::
                                    \\--failed: retryable (instrument)------> fault    (+ new job)
                                    \\--failed: other / cancelled-----------> failed   (proposal abandoned)
                                     fetched --analysis error--------------> rejected (+ new job)
+    created --POST refused: sample used up / unknown------------------> failed   (sample consumed)
+
+A follow-up job (kind ``follow_up``) lives the same life on the sample's service; its row is
+its sample's, to which it adds the properties it measured.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["LIVE_JOB_STATUSES", "CampaignStatus", "JobStatus", "ProposalStatus"]
+__all__ = [
+    "DEFAULT_SERVICE",
+    "LIVE_JOB_STATUSES",
+    "CampaignStatus",
+    "JobKind",
+    "JobStatus",
+    "ProposalStatus",
+]
+
+#: The name of a campaign's first (or only) cycler service; the others are ``cycler-2``...
+DEFAULT_SERVICE = "cycler-1"
 
 
 class CampaignStatus(StrEnum):
@@ -33,6 +47,13 @@ class ProposalStatus(StrEnum):
     OPEN = "open"
     DONE = "done"
     ABANDONED = "abandoned"
+
+
+class JobKind(StrEnum):
+    """What a proposal (and each of its jobs) does: make a new sample, or measure one again."""
+
+    NEW = "new"  # a new pellet from a recipe (sintering + protocols)
+    FOLLOW_UP = "follow_up"  # further protocols on a sample already made (protocol 1.1)
 
 
 class JobStatus(StrEnum):

@@ -16,9 +16,12 @@
   out of the URL), and localStorage belongs to the browser. The view is written once, so a
   scientist's "Overwrite view" in the UI survives a resume.
 - Parent run: the configuration as params; campaign metrics over steps (``step`` = experiments
-  done): best sigma, best CCD, lowest t_e, hypervolume, experiments done, logged in batches
-  (``MlflowClient.log_batch``). Its id is stored in the campaign database, so ``resume``
-  continues the same run.
+  done): best sigma, best CCD, lowest t_e, hypervolume, experiments done, and the
+  instrument-hours spent (``instrument_hours``, and ``instrument_hours_<part>`` for
+  ``sintering`` and each protocol), logged in batches (``MlflowClient.log_batch``); and
+  ``hypervolume_by_hours`` with ``step`` = whole instrument-hours spent (MLflow steps are
+  integers), so the hypervolume can be read against lab time. Its id is stored in the campaign
+  database, so ``resume`` continues the same run.
 - A child run per iteration: the proposals with their predictions and acquisition values
   (``proposals.json``) and the model's plots.
 - A child run per finished experiment: the raw result (``raw_result.json``), the analysis plots,
@@ -68,6 +71,15 @@ __all__ = ["CampaignTracker", "experiment_name", "registered_model_name"]
 logger = logging.getLogger(__name__)
 
 
+def _budget_text(config: CampaignConfig) -> str:
+    parts = []
+    if config.budget is not None:
+        parts.append(f"{config.budget} samples")
+    if config.budget_hours is not None:
+        parts.append(f"{config.budget_hours:g} instrument-hours")
+    return " and ".join(parts)
+
+
 def experiment_name(campaign: str) -> str:
     """The MLflow experiment of a campaign."""
     return f"gbs-campaign-{campaign}"
@@ -101,6 +113,7 @@ class CampaignTracker:
         self.parent_run_id: str | None = None
         self.experiment_id: str | None = None
         self._last_step: int | None = None
+        self._last_hours: tuple[int, float] | None = None
         self._warned = False
         self._client: Any = None
         # Child runs (plots are slow) are logged by one worker thread, off the loop's path;
@@ -192,10 +205,12 @@ class CampaignTracker:
             "gbs.campaign": config.name,
             "gbs.strategy": config.strategy,
             "gbs.thresholds": thresholds,
-            "gbs.cycler_url": redact_url(config.cycler_url),
+            "gbs.cycler_url": ", ".join(redact_url(u) for u in config.cycler_urls),
+            "gbs.protocols": config.protocol_policy,
             "mlflow.note.content": (
-                f"Closed-loop campaign {config.name!r}: {config.budget} experiments on the cycler "
-                f"service {redact_url(config.cycler_url)}, strategy {config.strategy}, "
+                f"Closed-loop campaign {config.name!r}: {_budget_text(config)} on the cycler "
+                f"service(s) {', '.join(redact_url(u) for u in config.cycler_urls)}, "
+                f"strategy {config.strategy}, protocols {config.protocol_policy}, "
                 f"thresholds {thresholds}."
             ),
         }
@@ -221,9 +236,13 @@ class CampaignTracker:
             params = [
                 Param(k, str(v)[:500])
                 for k, v in config.to_json().items()
-                if k not in ("thresholds", "cycler_url")
+                if k not in ("thresholds", "cycler_url", "other_cycler_urls")
             ]
             params += [Param("cycler_url", redact_url(config.cycler_url))]
+            params += [
+                Param(f"cycler_url_{i + 2}", redact_url(u))
+                for i, u in enumerate(config.other_cycler_urls)
+            ]
             params += [Param(f"threshold.{k}", str(v)) for k, v in config.thresholds.items()]
             self.client.log_batch(run_id, params=params)
         else:
@@ -260,19 +279,33 @@ class CampaignTracker:
                 )
 
     def log_progress(self, snap: Any) -> None:
-        """Campaign metrics at step = experiments done (one batch per new step)."""
-        if self.parent_run_id is None or snap.experiments_done == self._last_step:
+        """Campaign metrics at step = experiments done (one batch per new step), and the
+        hypervolume at step = whole instrument-hours whenever either changed."""
+        if self.parent_run_id is None:
             return
         from mlflow.entities import Metric
 
         ts = now_ms()
-        metrics = [
-            Metric(k, v, ts, snap.experiments_done)
-            for k, v in snap.metrics.items()
-            if finite_or_none(v) is not None
-        ]
-        if self._safe("progress", self.client.log_batch, self.parent_run_id, metrics=metrics):
-            self._last_step = snap.experiments_done
+        if snap.experiments_done != self._last_step:
+            metrics = [
+                Metric(k, v, ts, snap.experiments_done)
+                for k, v in snap.metrics.items()
+                if finite_or_none(v) is not None
+            ]
+            if self._safe("progress", self.client.log_batch, self.parent_run_id, metrics=metrics):
+                self._last_step = snap.experiments_done
+        hours = getattr(snap, "hours", None)
+        hv = finite_or_none(snap.metrics.get("hypervolume"))
+        if hours is None or hv is None:
+            return
+        point = (round(hours.spent_h), hv)
+        if point != self._last_hours and self._safe(
+            "progress",
+            self.client.log_batch,
+            self.parent_run_id,
+            metrics=[Metric("hypervolume_by_hours", hv, ts, point[0])],
+        ):
+            self._last_hours = point
 
     def finish(self, snap: Any, *, store: Store | None = None, space: Any = None) -> None:
         """Mark the parent run finished; attach the best recipes and the campaign summary.

@@ -21,6 +21,7 @@ from design.store.database import (
     JobRecord,
     ResultRecord,
     RowRecord,
+    SampleRecord,
     Store,
     get_record,
     loads,
@@ -133,6 +134,13 @@ def log_experiment_run(
     with store.transaction() as s:
         job = get_record(s, JobRecord, job_pk)
         row_rec = s.scalar(select(RowRecord).where(RowRecord.job_pk == job_pk))
+        if row_rec is None and job.sample_pk is not None:  # a follow-up: its sample's row
+            sample = get_record(s, SampleRecord, job.sample_pk)
+            row_rec = s.scalar(
+                select(RowRecord).where(
+                    RowRecord.campaign_id == job.campaign_id, RowRecord.sample_id == sample.key
+                )
+            )
         if job.tracked or row_rec is None:
             return
         if raw is None:
@@ -149,6 +157,8 @@ def log_experiment_run(
                 "gbs.key": key,
                 "gbs.job_id": str(job.job_id),
                 "gbs.status": str(row.get("status")),
+                "gbs.kind": str(job.kind),
+                "gbs.service": str(job.service),
             },
         )
         ts = now_ms()
@@ -158,8 +168,12 @@ def log_experiment_run(
         params += [
             Param("attempt", str(job.attempt)),
             Param("ccd_censored", str(row.get("ccd_censored"))),
+            Param("kind", str(job.kind)),
+            Param("service", str(job.service)),
+            Param("protocols", "+".join(job.protocols)),
         ]
         values = {c: finite_or_none(row.get(c)) for c in _METRIC_COLUMNS}
+        values["instrument_hours"] = finite_or_none(job.instrument_hours)
         metrics = [Metric(c, v, ts, 0) for c, v in values.items() if v is not None]
         ctx.client.log_batch(run_id, metrics=metrics, params=params)
         if raw is not None:

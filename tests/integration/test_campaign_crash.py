@@ -4,6 +4,11 @@ The simulator runs with faults on (10 % HTTP errors, 5 % lost replies, instrumen
 cracked pellets from the landscape). At the end the service's job list and the campaign
 database must agree: nothing submitted twice, nothing lost, every result ingested once, and
 MLflow holds one parent run and one run per experiment.
+
+The staged version kills a ``--protocols staged --budget-hours`` campaign at random instants,
+just after a change, and while follow-up jobs are live; besides the above, no protocol runs
+twice on a sample and every job's instrument-hours are counted once (the database's figure of
+each job is the service's).
 """
 
 from __future__ import annotations
@@ -186,12 +191,14 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path):
     store.close()
 
 
-def _wait_for_lease(db: str, proc: subprocess.Popen, timeout_s: float = 60.0) -> None:
+def _wait_for_lease(
+    db: str, proc: subprocess.Popen, timeout_s: float = 60.0, name: str = "crash"
+) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline and proc.poll() is None:
         store = Store(db)
         try:
-            rec = store.find_campaign("crash")
+            rec = store.find_campaign(name)
             if rec is not None and (rec.lease_owner or "").endswith(f":{proc.pid}"):
                 return
         finally:
@@ -199,11 +206,11 @@ def _wait_for_lease(db: str, proc: subprocess.Popen, timeout_s: float = 60.0) ->
         time.sleep(0.05)
 
 
-def _progress(db: str) -> tuple[int, int, int, int]:
+def _progress(db: str, name: str = "crash") -> tuple[int, int, int, int]:
     """(jobs, jobs the service confirmed, raw results, rows) in the campaign database."""
     store = Store(db)
     try:
-        rec = store.find_campaign("crash")
+        rec = store.find_campaign(name)
         if rec is None:
             return (0, 0, 0, 0)
         jobs = store.jobs(rec.id)
@@ -218,10 +225,10 @@ def _progress(db: str) -> tuple[int, int, int, int]:
 
 
 def _wait_for_change(
-    db: str, proc: subprocess.Popen, before: tuple, timeout_s: float = 20.0
+    db: str, proc: subprocess.Popen, before: tuple, timeout_s: float = 20.0, name: str = "crash"
 ) -> None:
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and proc.poll() is None and _progress(db) == before:
+    while time.monotonic() < deadline and proc.poll() is None and _progress(db, name) == before:
         time.sleep(0.02)
 
 
@@ -235,3 +242,136 @@ def _finish_within(proc: subprocess.Popen, timeout_s: float, log: Path) -> None:
     finally:
         proc._log.close()  # type: ignore[attr-defined]
     assert proc.returncode == 0, log.read_text()[-3000:]
+
+
+def _live_followups(db: str, name: str) -> int:
+    """Follow-up jobs of the campaign not finished yet (created, submitted or fetched)."""
+    store = Store(db)
+    try:
+        rec = store.find_campaign(name)
+        if rec is None:
+            return 0
+        live = ("created", "submitted", "fetched")
+        return sum(j.kind == "follow_up" for j in store.jobs(rec.id, statuses=live))
+    finally:
+        store.close()
+
+
+def _wait_for_followup(db: str, proc: subprocess.Popen, name: str, timeout_s: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and proc.poll() is None:
+        if _live_followups(db, name):
+            return True
+        time.sleep(0.02)
+    return False
+
+
+STAGED_KILLS = 9
+BUDGET_H = 1200.0
+
+
+def test_sigkill_during_staged_jobs_and_follow_ups_loses_and_repeats_nothing(tmp_path):
+    from experiments.cycler.client import CyclerClient
+    from experiments.simulator.process import running_simulator
+
+    rng = random.Random(20261126)
+    name = "staged-crash"
+    db = f"sqlite:///{tmp_path / 'campaign.db'}"
+    log = tmp_path / "campaign.log"
+    faults = {"http_error": 0.10, "lost_reply": 0.05, "instrument": 0.15, "retry_after_s": 0.05}
+    with running_simulator(
+        seed=3, faults=faults, token="crash-token", job_duration_s=1.0, max_concurrent_jobs=4
+    ) as sim:
+        env = dict(os.environ, CYCLER_TOKEN="crash-token", PYTHONUNBUFFERED="1")
+        run = [
+            "campaign", "run", "--cycler-url", sim.url, "--campaign", name,
+            "--budget-hours", str(BUDGET_H), "--protocols", "staged", "--no-initial-data",
+            "--strategy", "sobol", "--seed", "2", "--db", db, "--no-tracking", "--no-progress",
+            "--poll-interval", "0.1", "--poll-max", "0.3",
+        ]  # fmt: skip
+        resume = ["campaign", "resume", name, "--db", db, "--no-progress"]
+        kills, t0, args, at_kill = 0, time.monotonic(), run, []
+        while kills < STAGED_KILLS:
+            proc = _start(args, env, log)
+            _wait_for_lease(db, proc, name=name)
+            mode = ("random", "change", "follow-up")[kills % 3]
+            if mode == "random":
+                time.sleep(rng.uniform(0.0, 3.0))
+            elif mode == "change":
+                _wait_for_change(db, proc, _progress(db, name), name=name)
+                time.sleep(rng.uniform(0.0, 0.3))
+            else:
+                _wait_for_followup(db, proc, name)
+                time.sleep(rng.uniform(0.0, 0.5))
+            if proc.poll() is not None:  # finished (or failed) before the kill
+                _finish(proc)
+                assert proc.returncode == 0, log.read_text()[-3000:]
+                break
+            live = _live_followups(db, name)
+            proc.send_signal(signal.SIGKILL)
+            _finish(proc)
+            kills += 1
+            at_kill.append((mode, live))
+            args = resume
+        final = _start(resume, env, log)
+        _finish_within(final, 240, log)
+        elapsed = time.monotonic() - t0
+        with CyclerClient(sim.url, token="crash-token") as client:
+            remote = client.list_jobs(name)
+
+    store = Store(db)
+    rec = store.campaign(name)
+    local = store.jobs(rec.id)
+    local_by_key = {j.idempotency_key: j for j in local}
+    assert rec.status == "done", rec.message
+    # the service and the database agree, key by key: nothing lost, nothing sent twice
+    remote_keys = [j.idempotency_key for j in remote]
+    assert len(set(remote_keys)) == len(remote_keys), "two service jobs share a key"
+    assert set(remote_keys) == {j.idempotency_key for j in local if j.job_id}
+    for job in remote:
+        mine = local_by_key[job.idempotency_key]
+        assert mine.job_id == job.job_id and mine.protocols == job.protocols
+        if mine.kind == "follow_up":
+            assert job.sample_id == mine.request["sample_id"]
+    assert not [j for j in local if j.status in ("created", "submitted", "fetched")]
+    # no protocol ran twice on a sample (instrument faults and set-aside results aside)
+    measured: Counter = Counter()
+    for job in remote:
+        if job.status == "failed" and job.error is not None and job.error.retryable:
+            continue
+        if local_by_key[job.idempotency_key].status == "rejected":
+            continue
+        for protocol in job.protocols:
+            measured[(job.sample_id, protocol)] += 1
+    assert max(measured.values()) == 1, [k for k, n in measured.items() if n > 1]
+    # instrument-hours counted once per job: each job's figure is the service's
+    for job in remote:
+        mine = local_by_key[job.idempotency_key]
+        if job.instrument_hours is not None:
+            assert mine.instrument_hours == pytest.approx(job.instrument_hours, abs=1e-3)
+    from design.store.hours import hours_summary
+
+    spent = hours_summary(store, rec.id).spent_h
+    assert spent == pytest.approx(sum(j.instrument_hours or 0.0 for j in remote), abs=1e-2)
+    # one row per sample; each finished follow-up's properties are in its sample's row
+    rows = {r.sample_id: r.row for r in store.rows(rec.id) if r.origin == "campaign"}
+    from design.store.samples import samples_of
+
+    samples = samples_of(store, rec.id)
+    assert sorted(rows) == sorted(s.key for s in samples)
+    follow_done = [j for j in local if j.kind == "follow_up" and j.status == "done"]
+    by_pk = {s.id: s for s in samples}
+    for job in follow_done:
+        assert rows[by_pk[job.sample_pk].key]["ccd_ma_cm2"] is not None
+        assert job.job_id in rows[by_pk[job.sample_pk].key]["source"]
+    print(
+        f"\nstaged crash test: {kills} SIGKILLs (mode, live follow-ups): {at_kill}; "
+        f"{len(remote)} service jobs, {len(rows)} samples, {len(follow_done)} follow-ups done, "
+        f"{sum(j.status == 'fault' for j in local)} faults, "
+        f"{sum(j.status == 'failed' for j in local)} closed, {spent:.0f} h of {BUDGET_H:.0f}, "
+        f"duplicates=0, lost=0, {elapsed:.0f} s"
+    )
+    assert kills == STAGED_KILLS
+    assert follow_done, "no follow-up finished: choose another seed"
+    assert any(mode == "follow-up" and live for mode, live in at_kill), at_kill
+    store.close()

@@ -303,6 +303,12 @@ def test_mlflow_records_the_campaign(sim, tmp_path):
     history = client.get_metric_history(parent.info.run_id, "experiments_done")
     assert [m.step for m in history][-1] == 3 and history[-1].value == 3
     assert {"best_sigma_ms_cm", "hypervolume"} <= set(parent.data.metrics)
+    # instrument-hours against experiments done, and the hypervolume against whole hours
+    hours = client.get_metric_history(parent.info.run_id, "instrument_hours")
+    assert [m.step for m in hours][-1] == 3 and hours[-1].value > 3 * 16  # at least sintering
+    assert "instrument_hours_sintering" in parent.data.metrics
+    by_hours = client.get_metric_history(parent.info.run_id, "hypervolume_by_hours")
+    assert by_hours and by_hours[-1].step == round(hours[-1].value)
     assert len(by_role["iteration"]) >= 2
     it = by_role["iteration"][0]
     assert it.data.tags["mlflow.parentRunId"] == parent.info.run_id

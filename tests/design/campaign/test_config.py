@@ -50,3 +50,67 @@ def test_campaign_run_with_a_bad_threshold_stores_nothing(tmp_path, capsys, item
     assert code == 1 and err.count("\n") == 1 and "Traceback" not in err
     assert "sigma_total_ms_cm" in err
     assert not db.parent.exists()  # refused before the database was even opened
+
+
+def test_config_needs_a_budget_of_samples_or_hours():
+    with pytest.raises(ConfigError, match=r"--budget N .* or --budget-hours H"):
+        CampaignConfig(name="c", cycler_url="http://h")
+    assert CampaignConfig(name="c", cycler_url="http://h", budget_hours=500).budget is None
+    for bad in (0.5, float("nan"), True, "100"):
+        with pytest.raises(ConfigError, match="--budget-hours"):
+            CampaignConfig(name="c", cycler_url="http://h", budget_hours=bad)
+
+
+def test_config_protocol_policy_and_services():
+    with pytest.raises(ConfigError, match="--protocols 'some' is not one of all, staged"):
+        CampaignConfig(name="c", cycler_url="http://h", budget=1, protocol_policy="some")
+    cfg = CampaignConfig(
+        name="c", cycler_url="http://a:1", other_cycler_urls=["http://b:2"], budget=1
+    )
+    assert cfg.services == {"cycler-1": "http://a:1", "cycler-2": "http://b:2"}
+    with pytest.raises(ConfigError, match=r"given twice .*cycler-1 and cycler-2"):
+        CampaignConfig(
+            name="c", cycler_url="http://a:1", other_cycler_urls=["http://A:1/"], budget=1
+        )
+    with pytest.raises(ConfigError, match="put the token in CYCLER_TOKEN_2"):
+        CampaignConfig(
+            name="c", cycler_url="http://a:1", other_cycler_urls=["http://u:p@b"], budget=1
+        )
+
+
+def test_a_version_1_config_reads_as_one_service_a_sample_budget_and_all_protocols():
+    old = {
+        "version": 1,
+        "name": "legacy",
+        "cycler_url": "http://127.0.0.1:1",
+        "budget": 2,
+        "batch_size": None,
+        "strategy": "physics-gp",
+        "seed": 0,
+        "thresholds": {},
+        "initial_data": None,
+        "protocols": None,
+        "max_fault_retries": 5,
+        "max_reruns": 2,
+        "poll_interval_s": 1.0,
+        "poll_max_s": 30.0,
+        "plots": True,
+        "tracking": True,
+        "tracking_uri": None,
+    }
+    cfg = CampaignConfig.from_json(old)
+    assert cfg.cycler_urls == ["http://127.0.0.1:1"] and cfg.budget == 2
+    assert cfg.budget_hours is None and cfg.protocol_policy == "all"
+    assert cfg.to_json()["version"] == 2
+    with pytest.raises(ConfigError, match="version 3 is not supported"):
+        CampaignConfig.from_json({**old, "version": 3})
+
+
+def test_token_variables_follow_the_order_of_the_urls():
+    from design.campaign.config import token_variable
+
+    assert [token_variable(i) for i in range(3)] == [
+        "CYCLER_TOKEN",
+        "CYCLER_TOKEN_2",
+        "CYCLER_TOKEN_3",
+    ]

@@ -78,11 +78,18 @@ def test_a_database_from_before_alembic_is_upgraded_with_its_data(tmp_path):
     assert [j.job_id for j in store.jobs(rec.id)] == ["j-000001", None]
     (it,) = store.iterations(rec.id)
     assert it.strategy is None and loads(it.info_json)["strategy"] == "physics-gp"
+    # 0003: older jobs made new samples on the one service, with every protocol
+    all_protocols = ["eis_blocking", "dc_polarization", "eis_symmetric", "ccd_staircase"]
+    for job in store.jobs(rec.id):
+        assert (job.kind, job.service, job.protocols) == ("new", "cycler-1", all_protocols)
+        assert job.instrument_hours is None
+    assert [p.kind for p in store.proposals(rec.id)] == ["new", "new"]
+    assert [p.protocols for p in store.proposals(rec.id)] == [None, None]
     ledger.add_proposals(store, rec, 2, [], protocols=None, info={"strategy": "gp"})
     assert store.iterations(rec.id)[-1].strategy == "gp"
     with store.engine.connect() as conn:
         assert read_state(conn).revision == SCHEMA_REVISION and read_state(conn).recorded
-        assert conn.execute(text("SELECT value FROM gbs_meta")).scalar() == "2"
+        assert conn.execute(text("SELECT value FROM gbs_meta")).scalar() == "3"
     store.close()
     assert _diff(f"sqlite:///{path}") == []
 
@@ -188,7 +195,7 @@ def test_postgres_from_empty_from_legacy_and_concurrently(postgres_url):
         command.downgrade(alembic_config(conn), "0001")
         conn.execute(text(f"DROP TABLE {VERSION_TABLE}"))
     engine.dispose()
-    with pytest.raises(CampaignError, match=r"older than the 0002 this gbs reads.*upgrade"):
+    with pytest.raises(CampaignError, match=r"older than the 0003 this gbs reads.*upgrade"):
         Store(postgres_url, read_only=True)
     store = Store(postgres_url)
     assert store.found.revision == "0001" and not store.found.recorded

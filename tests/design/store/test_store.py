@@ -234,3 +234,75 @@ def test_dead_owner_on_this_host_is_detected():
     assert dead_owners(gone) == {gone}
     assert dead_owners(this_owner()) == set()
     assert dead_owners("elsewhere:1") == set()
+
+
+def test_job_ids_are_unique_per_service_and_samples_per_service(store, campaign):
+    actions = [
+        {"kind": "new", "recipe": RECIPE, "protocols": None, "service": service}
+        for service in ("cycler-1", "cycler-2", "cycler-1")
+    ]
+    a, b, c = ledger.add_actions(store, campaign, 1, actions, info={})
+    ledger.mark_submitted(store, a.id, "j-000001", "queued")
+    ledger.mark_submitted(store, b.id, "j-000001", "queued")  # the other service's j-000001
+    with pytest.raises(CampaignError, match="already recorded"):
+        ledger.mark_submitted(store, c.id, "j-000001", "queued")
+    for job in (a, b):
+        ledger.store_result(store, job.id, {"job_id": "j-000001"})
+    ledger.record_row(store, a.id, _row("cycler-1:S-000001", "j-000001"), [], sample_id="S-000001")
+    ledger.record_row(store, b.id, _row("cycler-2:S-000001", "j-000001"), [], sample_id="S-000001")
+    from design.store.samples import samples_of
+
+    got = [(s.service, s.sample_id, s.key, s.consumed) for s in samples_of(store, campaign.id)]
+    assert got == [
+        ("cycler-1", "S-000001", "cycler-1:S-000001", True),  # every protocol: CCD used it up
+        ("cycler-2", "S-000001", "cycler-2:S-000001", True),
+    ]
+
+
+def test_a_follow_up_adds_its_properties_to_its_samples_row(store, campaign):
+    from design.store.samples import merge_properties, record_followup, sample_row, samples_of
+
+    (job,) = ledger.add_actions(
+        store,
+        campaign,
+        1,
+        [{"kind": "new", "recipe": RECIPE, "protocols": ["eis_blocking", "dc_polarization"]}],
+        info={},
+    )
+    ledger.mark_submitted(store, job.id, "j-1", "queued")
+    ledger.store_result(store, job.id, {"job_id": "j-1"})
+    first = {**_row("S-1", "j-1"), "ccd_ma_cm2": None}
+    ledger.record_row(store, job.id, first, ["first"])
+    (sample,) = samples_of(store, campaign.id)
+    assert sample.protocols == ["eis_blocking", "dc_polarization"] and not sample.consumed
+    (follow,) = ledger.add_actions(
+        store,
+        campaign,
+        2,
+        [
+            {
+                "kind": "follow_up",
+                "recipe": RECIPE,
+                "protocols": ["ccd_staircase"],
+                "sample_pk": sample.id,
+            }
+        ],
+        info={},
+    )
+    assert follow.request == {"campaign": "c1", "sample_id": "S-1", "protocols": ["ccd_staircase"]}
+    ledger.mark_submitted(store, follow.id, "j-2", "queued")
+    ledger.store_result(store, follow.id, {"job_id": "j-2"})
+    measured = {"sigma_total_ms_cm": 9.9, "ccd_ma_cm2": 0.7, "ccd_censored": True}
+    merged = merge_properties(sample_row(store, sample.id), measured, follow.protocols, "j-2")
+    assert record_followup(store, follow.id, merged, ["second"])
+    assert not record_followup(store, follow.id, merged, ["second"])  # once
+    (row,) = [r for r in store.rows(campaign.id) if r.origin == "campaign"]
+    assert row.row["sigma_total_ms_cm"] == 1.2  # not measured by the follow-up: kept
+    assert row.row["ccd_ma_cm2"] == 0.7 and row.row["ccd_censored"] is True
+    assert row.row["source"] == "j-1+j-2" and loads(row.notes_json) == ["first", "j-2: second"]
+    (sample,) = samples_of(store, campaign.id)
+    assert sample.consumed and sample.protocols == [
+        "eis_blocking",
+        "dc_polarization",
+        "ccd_staircase",
+    ]
