@@ -19,7 +19,7 @@ of the 95 % interval of the latent (noise-free) posterior, ``mean +- 1.96 sd``, 
 worlds and held-out recipes. The median held-out RMSE of botorch is printed for scale.
 
 Usage: ``.venv/bin/python benchmarks/bench_accuracy.py [--worlds 30] [--workers 2]
-[--families process-model,discrepancy,named] [--strategies botorch,gp,physics-gp]
+[--families mechanistic,discrepancy,process-model,named] [--strategies botorch,gp,physics-gp]
 [--json benchmarks/out/accuracy.json]``
 """
 
@@ -58,9 +58,9 @@ def world(family: str, index: int) -> Any:
     if family == "discrepancy":
         return discrepancy.discrepancy_world(index)
     if family == "mechanistic":
-        from experiments.worlds import mechanistic  # type: ignore[attr-defined]
+        from experiments.worlds import mechanistic_world
 
-        return mechanistic.mechanistic_world(index)
+        return mechanistic_world(index)
     raise SystemExit(f"unknown family {family!r}")
 
 
@@ -234,7 +234,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--worlds", type=int, default=30, help="worlds per family")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--families", default="process-model,discrepancy,named")
+    parser.add_argument("--families", default="mechanistic,discrepancy,process-model,named")
     parser.add_argument("--strategies", default=",".join(DEFAULT_STRATEGIES))
     parser.add_argument("--json", type=Path, default=None, help="write the raw scores here")
     args = parser.parse_args()
