@@ -77,7 +77,9 @@ class GPSurrogate:
         bounds: (2, 3) recipe bounds for normalization (a RecipeSpace's ``bounds``).
         default_dwell_h: dwell used where a recipe has none.
         recenter: after the Gauss-Newton step, centre the parameter prior on the step's
-            result (empirical Bayes) instead of on the literature values.
+            result (empirical Bayes, uses the data twice) instead of keeping it on the
+            literature values (default; measured: a little less accurate on the
+            process-model worlds, better calibrated on the mechanistic ones).
     """
 
     def __init__(
@@ -87,7 +89,7 @@ class GPSurrogate:
         seed: int = 0,
         bounds: Any = None,
         default_dwell_h: float = DEFAULT_DWELL_H,
-        recenter: bool = True,
+        recenter: bool = False,
     ) -> None:
         self.physics = physics
         self.seed = seed
@@ -185,7 +187,7 @@ class GPSurrogate:
         moved = [
             (lin.names[j], float(lit[j]), float(lin.from_z(lin.z_star)[j]))
             for j in top
-            if abs(shift[j]) > 0.01
+            if abs(shift[j]) > 0.02
         ]
         trust = ObjectiveTrust(
             name,

@@ -75,7 +75,7 @@ class ObjectiveTrust:
             f"to {self.rmse_plain:.3g} by a GP without physics: {verdict}."
         )
         if self.moved and self.weight > 0:
-            moves = ", ".join(f"{n} {a:.3g} -> {b:.3g}" for n, a, b in self.moved)
+            moves = ", ".join(f"{n} {a:.4g} -> {b:.4g}" for n, a, b in self.moved)
             text += f" The data move the literature parameters most in: {moves}."
         return text
 
