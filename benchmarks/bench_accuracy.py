@@ -1,7 +1,17 @@
 """Held-out accuracy over families of worlds, against a default BoTorch GP on the same rows.
 
-For each family of worlds (``experiments.worlds``; the three named landscapes as a family of
-their own) and each world, for n = 5, 10, 20 training recipes:
+For each family of worlds and each world, for n = 5, 10, 20 training recipes:
+
+- ``mechanistic``: :func:`experiments.worlds.mechanistic_world`, a model written apart from
+  the process model, through the paper's numbers at 1000 C (the realistic case);
+- ``discrepancy``: :func:`experiments.worlds.discrepancy_world`, the process model with
+  random parameters plus a smooth random discrepancy (amplitude in
+  :mod:`experiments.worlds.discrepancy`);
+- ``process-model``: :func:`experiments.worlds.process_model_world`, the process model
+  with random parameters (the prior's form is right);
+- ``named``: the three landscapes of :mod:`experiments.landscapes`.
+
+Per world:
 
 - training recipes: the first n distinct grid points of a scrambled Sobol sequence over
   (x, T) (seeded by the world), dwell 6 h, each sintered once with the landscape's scatter

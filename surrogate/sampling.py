@@ -94,14 +94,26 @@ class MixtureParts:
         self.w = model.weight
         self.p1 = GPPosteriorParts(model.physics)
         self.p0 = GPPosteriorParts(model.plain)
+        self._means: dict[bytes, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def _both(self, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(m1, m0) at X, remembered for the sampler's few input sets (candidates, incumbents)."""
+        key = X.detach().contiguous().numpy().tobytes() + bytes(str(tuple(X.shape)), "ascii")
+        if key not in self._means:
+            if len(self._means) > 8:
+                self._means.clear()
+            self._means[key] = (self.p1.mean(X), self.p0.mean(X))
+        return self._means[key]
 
     def _d(self, X: torch.Tensor) -> torch.Tensor:
-        return self.p1.mean(X) - self.p0.mean(X)
+        m1, m0 = self._both(X)
+        return m1 - m0
 
     def mean(self, Xq: torch.Tensor) -> torch.Tensor:
         if self.w >= 1.0:
             return self.p1.mean(Xq)
-        return self.w * self.p1.mean(Xq) + (1 - self.w) * self.p0.mean(Xq)
+        m1, m0 = self._both(Xq)
+        return self.w * m1 + (1 - self.w) * m0
 
     def cov(self, A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
         """Posterior covariance block (len(A), len(B))."""
