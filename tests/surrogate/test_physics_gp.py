@@ -28,7 +28,7 @@ def _sobol_recipes(n: int, seed: int) -> np.ndarray:
     return np.array([[x, t, 6.0] for x, t in out[:n]])
 
 
-def _scores(world, n: int, seed: int) -> dict[str, dict[str, np.ndarray]]:
+def _scores(world, n: int, seed: int) -> dict[str, dict[str, tuple[np.ndarray, np.ndarray]]]:
     """``{strategy: {objective: (errors (40,), latent sd (40,))}}`` on held-out recipes."""
     table = world.measure_table(_sobol_recipes(n, seed), np.random.default_rng(seed))
     grid = default_grid()
