@@ -1,6 +1,7 @@
 """Surrogates of the three objectives over the recipe space.
 
-``make_surrogate("physics-gp")``: calibrated process model as prior mean + GP residual per
+``make_surrogate("physics-gp")``: the literature process model linearized in its parameters
+plus a discrepancy GP, stacked with a data-only GP by leave-one-out predictive density, per
 objective; ``"gp"``: plain BoTorch GPs; ``"sobol"``: no model.
 
 The names below are loaded on first use, so ``import surrogate.base`` (strategy names,

@@ -26,8 +26,9 @@ from botorch.sampling.qmc import NormalQMCEngine
 from physics.schema import MAXIMIZE, OBJECTIVES
 from surrogate.errors import ModelError
 from surrogate.gp_models import DTYPE
+from surrogate.stacking import StackedGP
 
-__all__ = ["ConditionalSampler", "GPPosteriorParts"]
+__all__ = ["ConditionalSampler", "GPPosteriorParts", "MixtureParts", "posterior_parts"]
 
 _MAX_SOBOL_DIM = 21201
 _JITTER = 1e-8
@@ -82,6 +83,61 @@ class GPPosteriorParts:
         return self.scale**2 * out
 
 
+class MixtureParts:
+    """Posterior mean and covariance blocks of a :class:`surrogate.stacking.StackedGP`.
+
+    ``M = w m1 + (1 - w) m0``, ``C(A, B) = w C1 + (1 - w) C0 + w (1 - w) d(A) d(B)^T``
+    with ``d = m1 - m0``.
+    """
+
+    def __init__(self, model: StackedGP) -> None:
+        self.w = model.weight
+        self.p1 = GPPosteriorParts(model.physics)
+        self.p0 = GPPosteriorParts(model.plain)
+        self._means: dict[bytes, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def _both(self, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(m1, m0) at X, remembered for the sampler's few input sets (candidates, incumbents)."""
+        key = X.detach().contiguous().numpy().tobytes() + bytes(str(tuple(X.shape)), "ascii")
+        if key not in self._means:
+            if len(self._means) > 8:
+                self._means.clear()
+            self._means[key] = (self.p1.mean(X), self.p0.mean(X))
+        return self._means[key]
+
+    def _d(self, X: torch.Tensor) -> torch.Tensor:
+        m1, m0 = self._both(X)
+        return m1 - m0
+
+    def mean(self, Xq: torch.Tensor) -> torch.Tensor:
+        if self.w >= 1.0:
+            return self.p1.mean(Xq)
+        m1, m0 = self._both(Xq)
+        return self.w * m1 + (1 - self.w) * m0
+
+    def cov(self, A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
+        """Posterior covariance block (len(A), len(B))."""
+        w = self.w
+        if w >= 1.0:
+            return self.p1.cov(A, B)
+        mix = w * self.p1.cov(A, B) + (1 - w) * self.p0.cov(A, B)
+        return mix + w * (1 - w) * self._d(A)[:, None] * self._d(B)[None, :]
+
+    def var(self, A: torch.Tensor) -> torch.Tensor:
+        """Posterior variances (len(A),)."""
+        w = self.w
+        if w >= 1.0:
+            return self.p1.var(A)
+        return w * self.p1.var(A) + (1 - w) * self.p0.var(A) + w * (1 - w) * self._d(A) ** 2
+
+
+def posterior_parts(model: Any) -> GPPosteriorParts | MixtureParts:
+    """The posterior blocks of a fitted single-output model (SingleTaskGP or StackedGP)."""
+    if isinstance(model, StackedGP):
+        return MixtureParts(model)
+    return GPPosteriorParts(model)
+
+
 class ConditionalSampler:
     """Joint samples at incumbents; conditional samples at candidates (maximization form).
 
@@ -109,7 +165,7 @@ class ConditionalSampler:
         models = getattr(surrogate, "models_", None)
         if not models or any(models.get(n) is None for n in OBJECTIVES):
             raise ModelError("sampling needs a fitted GP surrogate with a model per objective")
-        self.parts = [GPPosteriorParts(models[n]) for n in OBJECTIVES]
+        self.parts = [posterior_parts(models[n]) for n in OBJECTIVES]
         self.sign = torch.tensor([1.0 if MAXIMIZE[n] else -1.0 for n in OBJECTIVES], dtype=DTYPE)
         self.XC = torch.as_tensor(X_inc, dtype=DTYPE).reshape(-1, X_cand.shape[-1])
         self.Xc = torch.as_tensor(X_cand, dtype=DTYPE)

@@ -1,18 +1,23 @@
 """The surrogate strategies behind one interface: ``physics-gp``, ``gp`` and ``sobol``.
 
-``physics-gp``: at each ``fit`` the process model of ``physics/`` is re-calibrated on the
-table (``physics.process.calibration.calibrate``) and cross-validated against the literature
-parameters (``surrogate.physics_prior``): each objective's prior mean is whichever of the
-two predicts held-out rows better, and its held-out error sets the floor of the residual
-GP's variance and the model discrepancy the GP adds to the noise. Each objective then gets
-a GP on its residual from that mean in model space (log sigma, log CCD, logit t_e),
-hyperparameters by marginal likelihood, known per-point noise used when the optional
-``<objective>_sd`` columns are given. Feasibility: a Laplace GP classifier around the
-physics ``logit(1 - p_crack)``.
+``physics-gp``: per objective in model space (log sigma, log CCD, logit t_e), two GPs on
+the same rows, stacked by how well each predicts left-out rows (:mod:`surrogate.stacking`):
 
-``gp``: a plain BoTorch ``SingleTaskGP`` per objective on the same transforms with default
-priors and no physics at all (the feasibility classifier's prior is the observed
-feasible fraction).
+- the physics GP: the literature process model linearized in all its parameters
+  (Kennedy-O'Hagan: parameter uncertainty plus a discrepancy GP,
+  :mod:`surrogate.physics_kernel`), linearized once more at the parameters' posterior
+  mean, hyperparameters by maximum a posteriori;
+- the data-only GP (:func:`surrogate.gp_models.plain_gp`).
+
+The weight of the physics and why is in ``physics_prior_`` and ``trust_summary()``. Both
+GPs are widened for small samples (:func:`surrogate.gp_models.inflate`). Known per-point
+noise is used when the optional ``<objective>_sd`` columns are given; censored CCDs are
+imputed (:func:`surrogate.gp_models.fit_objective_gp`). Feasibility: a Laplace GP
+classifier around the literature model's ``logit(1 - p_crack)``.
+
+``gp``: the data-only GP alone (BoTorch's default recipe with a Matern-5/2 kernel on the
+active inputs, widened for small samples); the feasibility classifier's prior is the
+observed feasible fraction.
 
 ``sobol``: no model; ``predict`` returns NaN (and p_feasible NaN); the design layer draws
 scrambled Sobol points on the grid.
@@ -25,9 +30,10 @@ from typing import Any, Self
 import numpy as np
 import pandas as pd
 import torch
-from botorch.models import ModelListGP
+from botorch.models.model import ModelList
 
 from physics.errors import ConfigError
+from physics.process.model import ProcessModel, ProcessParameters
 from physics.schema import DEFAULT_DWELL_H, OBJECTIVES
 from surrogate.base import (
     DEFAULT_BOUNDS,
@@ -42,8 +48,20 @@ from surrogate.base import (
 )
 from surrogate.errors import ModelError
 from surrogate.feasibility import FeasibilityClassifier
-from surrogate.gp_models import DTYPE, PhysicsMean, fit_objective_gp, prior_model
-from surrogate.physics_prior import PhysicsPrior, choose_physics_prior
+from surrogate.gp_models import (
+    DTYPE,
+    fit,
+    fit_objective_gp,
+    inflate,
+    loo,
+    physics_gp,
+    plain_gp,
+    representer_weights,
+    small_sample_factor,
+)
+from surrogate.physics_kernel import LinearizedPhysics, PhysicsFeatureKernel, relinearized
+from surrogate.stacking import StackedGP, stacking_weight
+from surrogate.trust import ObjectiveTrust, PhysicsTrust
 
 __all__ = ["GPSurrogate", "SobolSurrogate", "make_surrogate"]
 
@@ -51,21 +69,17 @@ _LOGIT_CLIP = 6.0
 
 
 class GPSurrogate:
-    """A GP surrogate per objective, with (``physics=True``) or without a physics prior mean.
+    """A GP surrogate per objective, with (``physics=True``) or without the physics.
 
     Args:
-        physics: use the calibrated process model as prior mean (physics-gp) or not (gp).
+        physics: stack a physics GP with the data-only GP (physics-gp) or not (gp).
         seed: torch seed for the hyperparameter fits.
         bounds: (2, 3) recipe bounds for normalization (a RecipeSpace's ``bounds``).
         default_dwell_h: dwell used where a recipe has none.
-        calibrate: re-calibrate the process model on the data at each fit.
-        prior_weight: pull of the calibration towards the literature parameters (see
-            ``physics.process.calibration.calibrate``); strong by default, because the calibration
-            has ~20 free parameters and a campaign's first batches have only a few rows.
-        min_outputscale: smallest floor of the residual GP's prior variance (model-space
-            units^2): the physics mean is never trusted to better than
-            ``sqrt(min_outputscale)`` (0.1 = ~10 %) away from the data, even when it
-            predicts held-out rows better than that.
+        recenter: after the Gauss-Newton step, centre the parameter prior on the step's
+            result (empirical Bayes, uses the data twice) instead of keeping it on the
+            literature values (default; measured: a little less accurate on the
+            process-model worlds, better calibrated on the mechanistic ones).
     """
 
     def __init__(
@@ -75,17 +89,13 @@ class GPSurrogate:
         seed: int = 0,
         bounds: Any = None,
         default_dwell_h: float = DEFAULT_DWELL_H,
-        calibrate: bool = True,
-        prior_weight: float = 3.0,
-        min_outputscale: float = 0.01,
+        recenter: bool = False,
     ) -> None:
         self.physics = physics
         self.seed = seed
         self.bounds = bounds
         self.default_dwell_h = default_dwell_h
-        self.calibrate = calibrate
-        self.prior_weight = prior_weight
-        self.min_outputscale = min_outputscale
+        self.recenter = recenter
 
     @property
     def strategy(self) -> str:
@@ -105,23 +115,17 @@ class GPSurrogate:
         self.table_ = clean
         X = self.encode(clean)
         ok = (clean["status"] == "ok").to_numpy()
-        self.physics_prior_ = self._physics_prior(clean, noise) if self.physics else None
-        self.process_model_ = None
-        if self.physics_prior_ is not None:
-            self.process_model_ = self.physics_prior_.calibrated or self.physics_prior_.literature
+        self.process_model_ = ProcessModel() if self.physics else None
+        self.physics_prior_ = PhysicsTrust() if self.physics else None
         self.models_: dict[str, Any] = {}
         self.targets_: dict[str, np.ndarray] = {}
         for name in OBJECTIVES:
             values = clean[name].to_numpy(dtype=float)
             rows = ok & np.isfinite(values)
-            mean = floor = None
-            discrepancy = 0.0
-            if self.physics_prior_ is not None:
-                mean = PhysicsMean(self.physics_prior_.predict(name), name, self._bounds())
-                floor = self.physics_prior_.floor[name]
-                discrepancy = self.physics_prior_.discrepancy.get(name, 0.0)
             if not rows.any():
-                self.models_[name] = None if mean is None else prior_model(mean, X.shape[1])
+                self.models_[name] = self._prior_model(name, X.shape[1]) if self.physics else None
+                if self.physics_prior_ is not None:
+                    self.physics_prior_.objectives[name] = ObjectiveTrust(name, 1.0, 0)
                 continue
             y = to_model_space(name, values[rows])
             sd = noise[name].to_numpy(float)[rows]
@@ -129,18 +133,21 @@ class GPSurrogate:
             censored = None
             if name == "ccd_ma_cm2":
                 censored = clean["ccd_censored"].fillna(False).to_numpy(dtype=bool)[rows]
-            self.models_[name], self.targets_[name] = fit_objective_gp(
-                X[rows],
-                y,
-                name=name,
-                mean=mean,
-                yvar=yvar,
-                censored=censored,
-                min_outputscale=floor,
-                min_noise=discrepancy,
+            plain, self.targets_[name] = fit_objective_gp(
+                X[rows], y, plain_gp, yvar=yvar, censored=censored
             )
+            factor = small_sample_factor(int(rows.sum()))
+            if not self.physics:
+                self.models_[name] = inflate(plain, factor)
+                continue
+            phys, trust = self._fit_physics(name, X[rows], y, yvar, censored, plain)
+            self.models_[name] = StackedGP(
+                inflate(phys, factor), inflate(plain, factor), trust.weight
+            )
+            if self.physics_prior_ is not None:
+                self.physics_prior_.objectives[name] = trust
         have_all = all(m is not None for m in self.models_.values())
-        self.model_ = ModelListGP(*self.models_.values()) if have_all else None
+        self.model_ = ModelList(*self.models_.values()) if have_all else None
         self.X_ok_ = X[ok]
         self.X_measured_ = X
         frac = (ok.sum() + 1.0) / (len(ok) + 2.0)
@@ -148,29 +155,75 @@ class GPSurrogate:
         self.feasibility_ = FeasibilityClassifier().fit(X, ok, self._prior_logit(X))
         return self
 
-    def _physics_prior(self, clean: pd.DataFrame, noise: pd.DataFrame) -> PhysicsPrior:
-        from physics.process.calibration import calibrate
-
-        def recalibrate(table: pd.DataFrame, start: Any = None) -> Any:
-            # folds start from the full calibration: a loose tolerance is enough for them
-            tol = 1e-10 if start is None else 1e-5
-            return calibrate(table, prior_weight=self.prior_weight, start=start, tol=tol).model
-
-        noise_var = {}
-        ok = (clean["status"] == "ok").to_numpy()
-        for name in OBJECTIVES:
-            values = clean[name].to_numpy(float)
-            sd = noise[name].to_numpy(float)
-            rows = ok & np.isfinite(values) & np.isfinite(sd)
-            if rows.any():
-                noise_var[name] = float(np.mean(_model_space_var(name, values[rows], sd[rows])))
-        return choose_physics_prior(
-            clean,
-            recalibrate if self.calibrate else None,
-            noise_var=noise_var,
-            min_floor=self.min_outputscale,
-            seed=self.seed,
+    def _fit_physics(
+        self,
+        name: str,
+        X: np.ndarray,
+        y: np.ndarray,
+        yvar: np.ndarray | None,
+        censored: np.ndarray | None,
+        plain: Any,
+    ) -> tuple[Any, ObjectiveTrust]:
+        """Physics GP of one objective (one Gauss-Newton step) and its stacking weight."""
+        lin = LinearizedPhysics(ProcessParameters(), name, self._bounds())
+        phys, targets = fit_objective_gp(
+            X,
+            y,
+            lambda Xt, Yt, V: physics_gp(Xt, Yt, V, lin),
+            yvar=yvar,
+            censored=censored,
+            prior_mean=lin.mean,
         )
+        kernel = _feature_kernel(phys)
+        lin = relinearized(lin, kernel, X, representer_weights(phys), self.recenter)
+        Xt = torch.as_tensor(X, dtype=DTYPE)
+        Yt = torch.as_tensor(targets[:, None], dtype=DTYPE)
+        Vt = None if yvar is None else torch.as_tensor(yvar, dtype=DTYPE).reshape(-1, 1)
+        phys = fit(physics_gp(Xt, Yt, Vt, lin), phys.state_dict())
+        stack = stacking_weight(loo(phys), loo(plain))
+        shift = lin.z_star - lin.to_z(ProcessParameters())
+        top = np.argsort(-np.abs(shift))[:3]
+        lit = lin.from_z(lin.to_z(ProcessParameters()))
+        moved = [
+            (lin.names[j], float(lit[j]), float(lin.from_z(lin.z_star)[j]))
+            for j in top
+            if abs(shift[j]) > 0.02
+        ]
+        trust = ObjectiveTrust(
+            name,
+            stack.weight,
+            len(y),
+            stack.n_rows,
+            stack.rmse_physics,
+            stack.rmse_plain,
+            float(_feature_kernel(phys).scale.detach().sqrt()),
+            moved,
+        )
+        return phys, trust
+
+    def _prior_model(self, name: str, d: int) -> StackedGP:
+        """physics-gp without data: the literature model with its parameter uncertainty."""
+        lin = LinearizedPhysics(ProcessParameters(), name, self._bounds())
+        X = torch.full((1, d), 0.5, dtype=DTYPE)
+        y = torch.as_tensor(lin.mean(X.numpy()), dtype=DTYPE).reshape(1, 1)
+        model = physics_gp(X, y, torch.full((1, 1), 1e6, dtype=DTYPE), lin)
+        model.eval()
+        return StackedGP(model, model, 1.0)
+
+    def trust_summary(self) -> dict[str, Any]:
+        """How much weight the physics carries for each objective, and why.
+
+        Returns:
+            ``{"lines": {objective: paragraph}, "numbers": {objective: figures}}``; both
+            empty for the ``gp`` strategy.
+
+        Raises:
+            ModelError: called before ``fit``.
+        """
+        self._check_fitted()
+        if self.physics_prior_ is None:
+            return {"lines": {}, "numbers": {}}
+        return {"lines": self.physics_prior_.lines(), "numbers": self.physics_prior_.numbers()}
 
     def _prior_logit(self, X: np.ndarray) -> np.ndarray:
         if self.process_model_ is not None:
@@ -217,6 +270,13 @@ class GPSurrogate:
         return Prediction(
             frame, out["m"], out["s"], self.p_feasible(Xn), out["lm"], out["ls"], out["ns"]
         )
+
+
+def _feature_kernel(model: Any) -> PhysicsFeatureKernel:
+    for kernel in getattr(model.covar_module, "kernels", []):
+        if isinstance(kernel, PhysicsFeatureKernel):
+            return kernel
+    raise ModelError("physics GP without a parameter kernel")
 
 
 def _model_space_var(name: str, value: np.ndarray, sd: np.ndarray) -> np.ndarray:

@@ -47,7 +47,7 @@ from physics.schema import MAXIMIZE, OBJECTIVES, RECIPE_COLUMNS, RecipeSpace
 from physics.table import empty_table, validate_table
 from surrogate import make_surrogate
 from surrogate.base import split_noise_columns, to_model_space
-from surrogate.sampling import ConditionalSampler, GPPosteriorParts
+from surrogate.sampling import ConditionalSampler, posterior_parts
 
 __all__ = [
     "MIN_P_FEASIBLE",
@@ -325,7 +325,7 @@ def _prescreen(
     """Indices of the MAX_JOINT_CANDIDATES most promising candidates by marginal optimism."""
     X = torch.as_tensor(Xc, dtype=_DTYPE)
     sign = torch.tensor([1.0 if MAXIMIZE[n] else -1.0 for n in OBJECTIVES], dtype=_DTYPE)
-    parts = [GPPosteriorParts(surrogate.models_[n]) for n in OBJECTIVES]
+    parts = [posterior_parts(surrogate.models_[n]) for n in OBJECTIVES]
     mean = torch.stack([p.mean(X) for p in parts], -1) * sign
     sd = torch.stack([p.var(X).sqrt() for p in parts], -1)
     score = _optimism(mean, sd, reference_point(thresholds)) + log_pf

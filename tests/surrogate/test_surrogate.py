@@ -130,8 +130,10 @@ def test_censored_ccd_is_a_lower_bound():
 def test_known_noise_column_is_used(table):
     noisy = table.assign(sigma_total_ms_cm_sd=0.05 * table["sigma_total_ms_cm"])
     s = make_surrogate("physics-gp").fit(noisy)
-    assert isinstance(s.models_["sigma_total_ms_cm"].likelihood, FixedNoiseGaussianLikelihood)
-    assert not isinstance(s.models_["ccd_ma_cm2"].likelihood, FixedNoiseGaussianLikelihood)
+    for part in ("physics", "plain"):  # both halves of the stacked surrogate
+        sigma, ccd = (getattr(s.models_[n], part) for n in ("sigma_total_ms_cm", "ccd_ma_cm2"))
+        assert isinstance(sigma.likelihood, FixedNoiseGaussianLikelihood), part
+        assert not isinstance(ccd.likelihood, FixedNoiseGaussianLikelihood), part
     with pytest.raises(DataError, match="non-negative"):
         make_surrogate("gp").fit(table.assign(sigma_total_ms_cm_sd=-1.0))
 
