@@ -69,6 +69,26 @@ class _PlainFormatter(logging.Formatter):
         return text
 
 
+class _StderrHandler(logging.StreamHandler):
+    """A stream handler on whatever ``sys.stderr`` is when a record is written.
+
+    ``logging.StreamHandler(sys.stderr)`` keeps the stream it was given; after a caller swaps
+    ``sys.stderr`` (a test's capture, a redirect) and closes the old one, every later warning
+    would fail with "I/O operation on closed file".
+    """
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self) -> object:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: object) -> None:
+        pass
+
+
 def configure_logging(level: str | None = None) -> None:
     """One stderr handler on the root logger (rich on a terminal, plain lines otherwise).
 
@@ -89,7 +109,7 @@ def configure_logging(level: str | None = None) -> None:
         )
         handler.setFormatter(logging.Formatter("%(message)s"))
     else:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _StderrHandler()
         handler.setFormatter(_PlainFormatter())
     handler.set_name("gbs-cli")
     root = logging.getLogger()
