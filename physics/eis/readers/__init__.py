@@ -53,9 +53,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from physics.eis.readers.biologic import read_mpr, read_mpt, read_mpt_sweeps
-from physics.eis.readers.biologic_mpr import read_mpr_sweeps
-from physics.eis.readers.chinstruments import is_chinstruments, read_chinstruments
+from physics.eis.readers.biologic import parse_mpt
+from physics.eis.readers.biologic_mpr import parse_mpr
+from physics.eis.readers.chinstruments import is_chinstruments, parse_chinstruments
 from physics.eis.readers.common import (
     _DTA_MAGIC,
     _EXTENSIONS,
@@ -67,11 +67,11 @@ from physics.eis.readers.common import (
     SUPPORTED_FORMATS,
     _read_bytes,
 )
-from physics.eis.readers.csv_spectrum import read_csv_spectrum, read_csv_sweeps
-from physics.eis.readers.gamry import read_gamry_dta, read_gamry_sweeps
-from physics.eis.readers.sweeps import select_sweep, to_spectra
-from physics.eis.readers.versastudio import is_versastudio, parse_versastudio, read_versastudio
-from physics.eis.readers.zplot import is_zplot, parse_zplot, read_zplot
+from physics.eis.readers.csv_spectrum import parse_csv_spectrum
+from physics.eis.readers.gamry import parse_gamry_dta
+from physics.eis.readers.sweeps import RawImpedance, select_sweep, to_spectra
+from physics.eis.readers.versastudio import is_versastudio, parse_versastudio
+from physics.eis.readers.zplot import is_zplot, parse_zplot
 from physics.eis.spectrum import Spectrum
 from physics.errors import FileFormatError
 
@@ -81,15 +81,8 @@ __all__ = [
     "CSV_REAL_NAMES",
     "SUPPORTED_FORMATS",
     "detect_format",
-    "read_chinstruments",
-    "read_csv_spectrum",
-    "read_gamry_dta",
-    "read_mpr",
-    "read_mpt",
     "read_spectra",
     "read_spectrum",
-    "read_versastudio",
-    "read_zplot",
 ]
 
 
@@ -123,28 +116,15 @@ def detect_format(path: str | Path) -> str:
     return _EXTENSIONS.get(path.suffix.lower(), "csv")
 
 
-def _par_sweeps(path: Path, **kwargs) -> list[Spectrum]:
-    return to_spectra(path, parse_versastudio(path), **kwargs)
-
-
-def _z_sweeps(path: Path, **kwargs) -> list[Spectrum]:
-    return to_spectra(path, parse_zplot(path), **kwargs)
-
-
-def _chi_sweeps(path: Path, **kwargs) -> list[Spectrum]:
-    from physics.eis.readers.chinstruments import parse_chinstruments
-
-    return to_spectra(path, parse_chinstruments(path), **kwargs)
-
-
-_SWEEP_READERS: dict[str, Callable[..., list[Spectrum]]] = {
-    "mpt": read_mpt_sweeps,
-    "mpr": read_mpr_sweeps,
-    "dta": read_gamry_sweeps,
-    "z": _z_sweeps,
-    "chi": _chi_sweeps,
-    "par": _par_sweeps,
-    "csv": read_csv_sweeps,
+#: The parser of each format: the file's rows, before sweeps are split (``sweeps.py``).
+_PARSERS: dict[str, Callable[[Path], RawImpedance]] = {
+    "mpt": parse_mpt,
+    "mpr": parse_mpr,
+    "dta": parse_gamry_dta,
+    "z": parse_zplot,
+    "chi": parse_chinstruments,
+    "par": parse_versastudio,
+    "csv": parse_csv_spectrum,
 }
 
 
@@ -155,7 +135,7 @@ def _format_key(path: Path, fmt: str | None) -> str:
     key = {"autolab": "z", "zplot": "z", "zview": "z", "powersuite": "csv", "parstat": "csv"}.get(
         key, key
     )
-    if key not in _SWEEP_READERS:
+    if key not in _PARSERS:
         raise FileFormatError(
             f"{path}: unknown format {fmt!r}; must be one of {list(SUPPORTED_FORMATS)}"
         )
@@ -187,7 +167,7 @@ def read_spectra(
     """
     path = Path(path)
     key = _format_key(path, fmt)
-    return _SWEEP_READERS[key](path, area_cm2=area_cm2, temperature_c=temperature_c)
+    return to_spectra(path, _PARSERS[key](path), area_cm2=area_cm2, temperature_c=temperature_c)
 
 
 def read_spectrum(

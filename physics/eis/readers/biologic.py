@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 
-from physics.eis.readers.biologic_mpr import read_mpr
 from physics.eis.readers.common import (
     _MPT_MAGIC,
     _fail,
@@ -16,10 +15,9 @@ from physics.eis.readers.common import (
     _read_text,
     _to_float,
 )
-from physics.eis.readers.sweeps import RawImpedance, select_sweep, to_spectra
-from physics.eis.spectrum import Spectrum
+from physics.eis.readers.sweeps import RawImpedance
 
-__all__ = ["ECLAB_PLACEHOLDER_AREA_CM2", "parse_mpt", "read_mpr", "read_mpt", "read_mpt_sweeps"]
+__all__ = ["ECLAB_PLACEHOLDER_AREA_CM2", "parse_mpt"]
 
 #: EC-Lab's default electrode surface area, kept by the software until the user sets one.
 ECLAB_PLACEHOLDER_AREA_CM2 = 0.001
@@ -155,40 +153,3 @@ def _rows(path: Path, lines: list[str], n_header: int, n_names: int) -> tuple[np
     if not rows or width is None:
         raise _fail(path, "no data lines after the header (truncated file?)")
     return np.asarray(rows, dtype=float), width
-
-
-def read_mpt_sweeps(
-    path: str | Path, *, area_cm2: float | None = None, temperature_c: float | None = None
-) -> list[Spectrum]:
-    """Read every sweep of an EC-Lab ``.mpt`` export (see :mod:`physics.eis.readers.sweeps`)."""
-    path = Path(path)
-    return to_spectra(path, parse_mpt(path), area_cm2=area_cm2, temperature_c=temperature_c)
-
-
-def read_mpt(
-    path: str | Path,
-    *,
-    area_cm2: float | None = None,
-    temperature_c: float | None = None,
-    sweep: int | None = None,
-) -> Spectrum:
-    """Read one spectrum of an EC-Lab ``.mpt`` export (PEIS/GEIS).
-
-    Args:
-        path: the ``.mpt`` file.
-        area_cm2: electrode area in cm2, overrides the header's (EC-Lab's 0.001 cm2 default
-            counts as unknown).
-        temperature_c: measurement temperature in C (EC-Lab does not record it).
-        sweep: which sweep (1-based) of a file with several; required then.
-
-    Returns:
-        The spectrum; ``metadata`` holds ``instrument``, ``technique``, ``header`` (key: value
-        strings), ``columns``, ``sweep``, ``start_time_s`` and ``notes``.
-
-    Raises:
-        FileFormatError: see :func:`parse_mpt`; several sweeps and no ``sweep``.
-    """
-    path = Path(path)
-    return select_sweep(
-        path, read_mpt_sweeps(path, area_cm2=area_cm2, temperature_c=temperature_c), sweep
-    )

@@ -22,10 +22,9 @@ from typing import Any
 import numpy as np
 
 from physics.eis.readers.common import _MPR_MAGIC, _fail, _read_bytes
-from physics.eis.readers.sweeps import RawImpedance, select_sweep, to_spectra
-from physics.eis.spectrum import Spectrum
+from physics.eis.readers.sweeps import RawImpedance
 
-__all__ = ["ECLAB_TECHNIQUES", "parse_mpr", "read_mpr", "read_mpr_sweeps"]
+__all__ = ["ECLAB_TECHNIQUES", "parse_mpr"]
 
 #: EC-Lab technique codes (first byte of the settings module) of common techniques.
 ECLAB_TECHNIQUES: dict[int, str] = {
@@ -251,35 +250,3 @@ def _fallback_columns(path: Path, module: dict[str, Any], galvani_biologic: Any)
             "located; export the file as .mpt from EC-Lab",
         )
     return out, unknown
-
-
-def read_mpr_sweeps(
-    path: str | Path, *, area_cm2: float | None = None, temperature_c: float | None = None
-) -> list[Spectrum]:
-    """Read every sweep of an EC-Lab ``.mpr`` file (see :mod:`physics.eis.readers.sweeps`)."""
-    path = Path(path)
-    return to_spectra(path, parse_mpr(path), area_cm2=area_cm2, temperature_c=temperature_c)
-
-
-def read_mpr(
-    path: str | Path,
-    *,
-    area_cm2: float | None = None,
-    temperature_c: float | None = None,
-    sweep: int | None = None,
-) -> Spectrum:
-    """Read one spectrum of an EC-Lab ``.mpr`` file (PEIS/GEIS).
-
-    Args:
-        path: the ``.mpr`` file.
-        area_cm2: electrode area in cm2 (the file's is not read).
-        temperature_c: measurement temperature in C.
-        sweep: which sweep (1-based) of a file with several; required then.
-
-    Raises:
-        FileFormatError: see :func:`parse_mpr`; several sweeps and no ``sweep``.
-    """
-    path = Path(path)
-    return select_sweep(
-        path, read_mpr_sweeps(path, area_cm2=area_cm2, temperature_c=temperature_c), sweep
-    )

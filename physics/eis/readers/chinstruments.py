@@ -15,10 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from physics.eis.readers.common import _fail, _read_text, _to_float
-from physics.eis.readers.sweeps import RawImpedance, select_sweep, to_spectra
-from physics.eis.spectrum import Spectrum
+from physics.eis.readers.sweeps import RawImpedance
 
-__all__ = ["is_chinstruments", "parse_chinstruments", "read_chinstruments"]
+__all__ = ["is_chinstruments", "parse_chinstruments"]
 
 _IMPEDANCE_TECHNIQUES = ("A.C. Impedance", "AC Impedance", "Impedance - Time", "Impedance")
 
@@ -85,28 +84,3 @@ def parse_chinstruments(path: Path) -> RawImpedance:
         file_start=lines[0].strip() or None,
         metadata={"header": header, "columns": names},
     )
-
-
-def read_chinstruments(
-    path: str | Path,
-    *,
-    area_cm2: float | None = None,
-    temperature_c: float | None = None,
-    sweep: int | None = None,
-) -> Spectrum:
-    """Read one spectrum of a CH Instruments A.C. Impedance export.
-
-    Args:
-        path: the file.
-        area_cm2: electrode area in cm2 (the export does not record one).
-        temperature_c: measurement temperature in C.
-        sweep: which sweep (1-based) when the file holds several; required then.
-
-    Raises:
-        FileFormatError: see :func:`parse_chinstruments`; several sweeps and no ``sweep``.
-    """
-    path = Path(path)
-    spectra = to_spectra(
-        path, parse_chinstruments(path), area_cm2=area_cm2, temperature_c=temperature_c
-    )
-    return select_sweep(path, spectra, sweep)

@@ -42,10 +42,9 @@ from physics.eis.readers.common import (
     _read_text,
     _to_float,
 )
-from physics.eis.readers.sweeps import RawImpedance, select_sweep, to_spectra
-from physics.eis.spectrum import Spectrum
+from physics.eis.readers.sweeps import RawImpedance
 
-__all__ = ["parse_csv_spectrum", "read_csv_spectrum", "read_csv_sweeps"]
+__all__ = ["parse_csv_spectrum"]
 
 _ROLES = ("frequency", "real", "imag", "modulus", "phase", "time")
 
@@ -231,40 +230,4 @@ def parse_csv_spectrum(path: Path) -> RawImpedance:
         file_area_cm2=file_area,
         metadata=metadata,
         notes=notes,
-    )
-
-
-def read_csv_sweeps(
-    path: str | Path, *, area_cm2: float | None = None, temperature_c: float | None = None
-) -> list[Spectrum]:
-    """Read every sweep of a delimited text spectrum."""
-    path = Path(path)
-    raw = parse_csv_spectrum(path)
-    if temperature_c is None:
-        temperature_c = raw.metadata.get("file_temperature_c")
-    return to_spectra(path, raw, area_cm2=area_cm2, temperature_c=temperature_c)
-
-
-def read_csv_spectrum(
-    path: str | Path,
-    *,
-    area_cm2: float | None = None,
-    temperature_c: float | None = None,
-    sweep: int | None = None,
-) -> Spectrum:
-    """Read one spectrum of a delimited text file (accepted headers: :mod:`physics.eis.readers`).
-
-    Args:
-        path: the file (UTF-8, else latin-1; ``,``, ``;``, tab or space delimited; ``#``
-            comment lines; ``# area_cm2: 0.785`` and ``# temperature_c = 25`` comments).
-        area_cm2: electrode area in cm2, overrides a ``# area_cm2`` comment.
-        temperature_c: temperature in C, overrides a ``# temperature_c`` comment.
-        sweep: which sweep (1-based) when the file holds several; required then.
-
-    Raises:
-        FileFormatError: see :func:`parse_csv_spectrum`; several sweeps and no ``sweep``.
-    """
-    path = Path(path)
-    return select_sweep(
-        path, read_csv_sweeps(path, area_cm2=area_cm2, temperature_c=temperature_c), sweep
     )

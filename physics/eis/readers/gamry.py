@@ -8,10 +8,9 @@ from typing import Any
 import numpy as np
 
 from physics.eis.readers.common import _DTA_MAGIC, _fail, _read_text, _to_float
-from physics.eis.readers.sweeps import RawImpedance, select_sweep, to_spectra
-from physics.eis.spectrum import Spectrum
+from physics.eis.readers.sweeps import RawImpedance
 
-__all__ = ["GAMRY_DEFAULT_AREA_CM2", "parse_gamry_dta", "read_gamry_dta", "read_gamry_sweeps"]
+__all__ = ["GAMRY_DEFAULT_AREA_CM2", "parse_gamry_dta"]
 
 #: The AREA the Gamry Framework's EIS scripts start with; a file cannot tell it from a real
 #: 1 cm2, so it counts as unknown unless the user confirms it (``--area-cm2 1``).
@@ -184,37 +183,4 @@ def parse_gamry_dta(path: Path) -> RawImpedance:
             "units": dict(zip(columns, units, strict=False)),
             "tables": [t["name"] for t in tables],
         },
-    )
-
-
-def read_gamry_sweeps(
-    path: str | Path, *, area_cm2: float | None = None, temperature_c: float | None = None
-) -> list[Spectrum]:
-    """Read every sweep (ZCURVE table) of a Gamry ``.DTA`` file."""
-    path = Path(path)
-    return to_spectra(path, parse_gamry_dta(path), area_cm2=area_cm2, temperature_c=temperature_c)
-
-
-def read_gamry_dta(
-    path: str | Path,
-    *,
-    area_cm2: float | None = None,
-    temperature_c: float | None = None,
-    sweep: int | None = None,
-) -> Spectrum:
-    """Read one spectrum of a Gamry Framework ``.DTA`` file (EISPOT/EISGALV).
-
-    Args:
-        path: the ``.DTA`` file.
-        area_cm2: electrode area in cm2, overrides the header's ``AREA`` (whose default of
-            1 cm2 counts as unknown).
-        temperature_c: measurement temperature in C.
-        sweep: which sweep (1-based) of a file with several ZCURVE tables; required then.
-
-    Raises:
-        FileFormatError: see :func:`parse_gamry_dta`; several sweeps and no ``sweep``.
-    """
-    path = Path(path)
-    return select_sweep(
-        path, read_gamry_sweeps(path, area_cm2=area_cm2, temperature_c=temperature_c), sweep
     )

@@ -152,6 +152,8 @@ def to_spectra(
         FileFormatError: bad overrides, non-finite values, negative frequencies, no row with
             f > 0, a single frequency, or no sweep long enough to be a spectrum.
     """
+    if temperature_c is None:  # a file that records its temperature (a CSV comment)
+        temperature_c = raw.metadata.get("file_temperature_c")
     for name, value in (("area_cm2", area_cm2), ("temperature_c", temperature_c)):
         if value is not None and not np.isfinite(value):
             raise _fail(path, f"{name}={value!r} must be a finite number")

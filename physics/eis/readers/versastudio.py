@@ -19,10 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from physics.eis.readers.common import _fail, _read_text, _to_float
-from physics.eis.readers.sweeps import RawImpedance, select_sweep, to_spectra
-from physics.eis.spectrum import Spectrum
+from physics.eis.readers.sweeps import RawImpedance
 
-__all__ = ["is_versastudio", "parse_versastudio", "read_versastudio"]
+__all__ = ["is_versastudio", "parse_versastudio"]
 
 #: VersaStudio's default working-electrode area.
 VERSASTUDIO_DEFAULT_AREA_CM2 = 1.0
@@ -123,29 +122,3 @@ def parse_versastudio(path: Path) -> RawImpedance:
         ),
         metadata={"settings": settings},
     )
-
-
-def read_versastudio(
-    path: str | Path,
-    *,
-    area_cm2: float | None = None,
-    temperature_c: float | None = None,
-    sweep: int | None = None,
-) -> Spectrum:
-    """Read one spectrum of a VersaStudio ``.par`` file.
-
-    Args:
-        path: the file.
-        area_cm2: electrode area in cm2, overrides the file's (whose default 1 cm2 counts as
-            unknown).
-        temperature_c: measurement temperature in C.
-        sweep: which sweep (1-based) when the file holds several; required then.
-
-    Raises:
-        FileFormatError: see :func:`parse_versastudio`; several sweeps and no ``sweep``.
-    """
-    path = Path(path)
-    spectra = to_spectra(
-        path, parse_versastudio(path), area_cm2=area_cm2, temperature_c=temperature_c
-    )
-    return select_sweep(path, spectra, sweep)

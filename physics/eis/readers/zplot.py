@@ -20,10 +20,9 @@ from typing import Any
 import numpy as np
 
 from physics.eis.readers.common import _fail, _read_text, _to_float
-from physics.eis.readers.sweeps import RawImpedance, select_sweep, to_spectra
-from physics.eis.spectrum import Spectrum
+from physics.eis.readers.sweeps import RawImpedance
 
-__all__ = ["is_zplot", "parse_zplot", "read_zplot", "read_zplot_sweeps"]
+__all__ = ["is_zplot", "parse_zplot"]
 
 _ZPLOT2 = "ZPLOT2 ASCII"
 _ZVIEW = re.compile(r"^\W*Z\w* Data File", re.IGNORECASE)
@@ -130,36 +129,4 @@ def parse_zplot(path: Path) -> RawImpedance:
         file_start=" ".join(x for x in (date, time) if x) or None,
         metadata=metadata,
         notes=notes,
-    )
-
-
-def read_zplot_sweeps(
-    path: str | Path, *, area_cm2: float | None = None, temperature_c: float | None = None
-) -> list[Spectrum]:
-    """Read every sweep of a ZPlot/ZView ``.z`` file."""
-    path = Path(path)
-    return to_spectra(path, parse_zplot(path), area_cm2=area_cm2, temperature_c=temperature_c)
-
-
-def read_zplot(
-    path: str | Path,
-    *,
-    area_cm2: float | None = None,
-    temperature_c: float | None = None,
-    sweep: int | None = None,
-) -> Spectrum:
-    """Read one spectrum of a ZPlot/ZView ``.z`` file (or Autolab's ZView-format export).
-
-    Args:
-        path: the file.
-        area_cm2: electrode area in cm2 (the format does not record one).
-        temperature_c: measurement temperature in C.
-        sweep: which sweep (1-based) when the file holds several; required then.
-
-    Raises:
-        FileFormatError: see :func:`parse_zplot`; several sweeps and no ``sweep``.
-    """
-    path = Path(path)
-    return select_sweep(
-        path, read_zplot_sweeps(path, area_cm2=area_cm2, temperature_c=temperature_c), sweep
     )

@@ -12,10 +12,6 @@ from hypothesis import strategies as st
 
 from physics.eis.readers import (
     SUPPORTED_FORMATS,
-    read_csv_spectrum,
-    read_gamry_dta,
-    read_mpr,
-    read_mpt,
     read_spectrum,
 )
 from physics.errors import FileFormatError
@@ -46,7 +42,7 @@ def test_biologic_mpt_real_file():
     assert s.metadata["instrument"] == "BioLogic EC-Lab"
     assert s.metadata["technique"] == "Potentio Electrochemical Impedance Spectroscopy"
     assert Path(s.source).name == MPT.name
-    assert read_mpt(MPT).n_points == 43
+    assert read_spectrum(MPT, fmt="mpt").n_points == 43
 
 
 @needs_files
@@ -64,7 +60,7 @@ def test_gamry_dta_real_file():
     assert h["FREQINIT"] == pytest.approx(2e5)
     assert h["VAC"] == pytest.approx(10.0)
     assert s.metadata["technique"] == "EISPOT"
-    assert read_gamry_dta(DTA).n_points == 72
+    assert read_spectrum(DTA, fmt="dta").n_points == 72
 
 
 @needs_files
@@ -95,7 +91,7 @@ def test_truncated_real_files(tmp_path):
     cut = tmp_path / "cut.mpt"
     cut.write_bytes(raw[: len(raw) - 150])  # cut inside the last data line
     with pytest.raises(FileFormatError, match=r"cut\.mpt.*fields, expected 18"):
-        read_mpt(cut)
+        read_spectrum(cut, fmt="mpt")
     head_only = tmp_path / "head.mpt"
     head_only.write_bytes(b"\n".join(raw.split(b"\n")[:30]))
     with pytest.raises(FileFormatError, match="truncated: header announces 61 lines"):
@@ -152,7 +148,7 @@ def test_csv_without_frequency(tmp_path):
     with pytest.raises(
         FileFormatError, match=r"nofreq\.csv: not an impedance export: no frequency"
     ):
-        read_csv_spectrum(p)
+        read_spectrum(p, fmt="csv")
 
 
 def test_csv_bad_rows(tmp_path):
@@ -252,7 +248,7 @@ def test_mpr_bad_files(tmp_path):
     p = tmp_path / "bad.mpr"
     p.write_bytes(b"not an mpr at all" * 10)
     with pytest.raises(FileFormatError, match=r"bad\.mpr: not a BioLogic \.mpr file"):
-        read_mpr(p)
+        read_spectrum(p, fmt="mpr")
     good = tmp_path / "good.mpr"
     _minimal_mpr(good, [1e4, 1e3, 1e2], [1, 2, 3], [1, 1, 1])
     cut = tmp_path / "cut.mpr"
