@@ -34,12 +34,10 @@ from pydantic import (
 )
 
 from experiments.cycler.durations import Durations
-from experiments.cycler.results import MEASUREMENT_ARRAYS, MEASUREMENT_SCALARS, validate_result
+from experiments.cycler.results import validate_result
 
 __all__ = [
     "JOB_STATUSES",
-    "MEASUREMENT_ARRAYS",
-    "MEASUREMENT_SCALARS",
     "PROTOCOLS",
     "PROTOCOL_VERSION",
     "PROTOCOL_VERSION_1_1",

@@ -10,29 +10,9 @@ import math
 from typing import Any
 
 from experiments.cycler.errors import CyclerProtocolError
+from physics.measurements.payload import MEASUREMENT_ARRAYS, MEASUREMENT_SCALARS
 
-__all__ = ["MEASUREMENT_ARRAYS", "MEASUREMENT_SCALARS", "validate_result"]
-
-#: The arrays each protocol's measurement carries (all of one length).
-MEASUREMENT_ARRAYS: dict[str, tuple[str, ...]] = {
-    "eis_blocking": ("frequency_hz", "z_real_ohm", "z_imag_ohm"),
-    "eis_symmetric": ("frequency_hz", "z_real_ohm", "z_imag_ohm"),
-    "dc_polarization": ("time_s", "current_a"),
-    "ccd_staircase": ("time_s", "current_ma_cm2", "voltage_v"),
-}
-#: The scalar settings each protocol's measurement carries besides ``temperature_c``.
-MEASUREMENT_SCALARS: dict[str, tuple[str, ...]] = {
-    "eis_blocking": (),
-    "eis_symmetric": (),
-    "dc_polarization": ("voltage_v",),
-    "ccd_staircase": (
-        "start_ma_cm2",
-        "step_ma_cm2",
-        "max_ma_cm2",
-        "cycles_per_step",
-        "half_cycle_s",
-    ),
-}
+__all__ = ["validate_result"]
 
 
 def _finite(value: Any) -> bool:

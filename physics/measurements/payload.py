@@ -28,15 +28,26 @@ from physics.constants import CELSIUS_TO_KELVIN
 from physics.errors import AnalysisError
 from physics.table.columns import RULES, fix_text
 
-__all__ = ["ARRAYS", "SCALARS", "check_measurement", "check_sample", "number"]
+__all__ = [
+    "MEASUREMENT_ARRAYS",
+    "MEASUREMENT_SCALARS",
+    "check_measurement",
+    "check_sample",
+    "number",
+]
 
-ARRAYS: dict[str, tuple[str, ...]] = {
+#: The arrays each protocol's measurement carries, all of one length (cycler-protocol.md,
+#: "Result"): the one list the result analysis and the cycler client both check against.
+MEASUREMENT_ARRAYS: dict[str, tuple[str, ...]] = {
     "eis_blocking": ("frequency_hz", "z_real_ohm", "z_imag_ohm"),
     "eis_symmetric": ("frequency_hz", "z_real_ohm", "z_imag_ohm"),
     "dc_polarization": ("time_s", "current_a"),
     "ccd_staircase": ("time_s", "current_ma_cm2", "voltage_v"),
 }
-SCALARS: dict[str, tuple[str, ...]] = {
+#: The scalar settings each protocol's measurement carries besides ``temperature_c``.
+MEASUREMENT_SCALARS: dict[str, tuple[str, ...]] = {
+    "eis_blocking": (),
+    "eis_symmetric": (),
     "dc_polarization": ("voltage_v",),
     "ccd_staircase": (
         "start_ma_cm2",
@@ -192,9 +203,9 @@ def check_measurement(
     if not isinstance(m, Mapping):
         raise AnalysisError(f"{where}: must be an object")
     protocol = m.get("protocol")
-    if protocol not in ARRAYS:
+    if protocol not in MEASUREMENT_ARRAYS:
         raise AnalysisError(
-            f"{where}: unknown protocol {protocol!r}; expected one of {', '.join(ARRAYS)}"
+            f"{where}: unknown protocol {protocol!r}; expected one of {', '.join(MEASUREMENT_ARRAYS)}"
         )
     where = f"job {job}, {protocol} (measurement {index})"
     temperature_c = number(m.get("temperature_c"), f"{where}: temperature_c")
@@ -209,11 +220,11 @@ def check_measurement(
             f"{where}: temperature_c = {temperature_c:g} looks like kelvin "
             f"({temperature_c - offset:g} C + {offset:g}): temperature_c is in C"
         )
-    arrays = {name: _array(m, name, where) for name in ARRAYS[protocol]}
+    arrays = {name: _array(m, name, where) for name in MEASUREMENT_ARRAYS[protocol]}
     lengths = {name: a.size for name, a in arrays.items()}
     if len(set(lengths.values())) > 1:
         raise AnalysisError(f"{where}: arrays differ in length {lengths}")
-    for name in SCALARS.get(protocol, ()):
+    for name in MEASUREMENT_SCALARS.get(protocol, ()):
         value = number(m.get(name), f"{where}: {name}")
         if not _within(value, _SCALAR_LIMITS[name]):
             raise AnalysisError(
