@@ -26,6 +26,7 @@ from experiments.worlds.parameters import (
 )
 from physics.constants import BOLTZMANN_EV_PER_K, CELSIUS_TO_KELVIN
 from physics.errors import ConfigError
+from physics.process.model import PROPERTY_KEYS
 
 __all__ = [
     "OUTPUT_KEYS",
@@ -36,18 +37,8 @@ __all__ = [
     "properties",
 ]
 
-#: The keys of :meth:`MechanisticModel.predict`.
-OUTPUT_KEYS: tuple[str, ...] = (
-    "relative_density",
-    "sigma_bulk_ms_cm",
-    "sigma_gb_ms_cm",
-    "sigma_total_ms_cm",
-    "electronic_fraction",
-    "r_int_ohm_cm2",
-    "ccd_ma_cm2",
-    "activation_energy_ev",
-    "p_crack",
-)
+#: The keys of :meth:`MechanisticModel.predict`: the same properties as the process model's.
+OUTPUT_KEYS: tuple[str, ...] = PROPERTY_KEYS
 
 #: Inputs :meth:`MechanisticModel.predict` accepts: name -> (low, high).
 RECIPE_BOUNDS: dict[str, tuple[float, float]] = {
