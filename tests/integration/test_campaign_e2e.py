@@ -317,8 +317,12 @@ def test_mlflow_records_the_campaign(sim, tmp_path):
     later = [r for r in by_role["iteration"] if int(r.data.params["n_rows"]) > 0]
     assert later, "no round was proposed from measured rows"
     # each round records which physics prior its surrogate used and how well it held out
-    assert later[0].data.params["physics_prior_sigma_total_ms_cm"] in {"calibrated", "literature"}
-    assert "physics_prior_sigma_total_ms_cm_cv_rmse_literature" in later[0].data.params
+    params = later[0].data.params
+    assert params["physics_prior_sigma_total_ms_cm"] == "literature"
+    assert 0.0 <= float(params["physics_prior_sigma_total_ms_cm_weight"]) <= 1.0
+    # held-out errors are recorded exactly when there were rows to leave out
+    has_cv = "physics_prior_sigma_total_ms_cm_cv_rmse_literature" in params
+    assert has_cv == (int(params["physics_prior_folds"]) > 0)
     experiments = by_role["experiment"]
     assert len(experiments) == snap.experiments_done
     ok = [r for r in experiments if r.data.tags["gbs.status"] == "ok"]
