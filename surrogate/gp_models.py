@@ -140,12 +140,19 @@ def physics_gp(
 
 
 def fit(model: SingleTaskGP, state: dict | None = None) -> SingleTaskGP:
-    """Maximum a posteriori hyperparameters (from ``state`` when given); eval mode."""
+    """Maximum a posteriori hyperparameters (from ``state`` when given); eval mode.
+
+    Neither a warm start that does not fit the model nor an optimizer that fails on every
+    attempt stops the fit; each is recorded in ``model.fit_note`` (one sentence, ``None``
+    when all went well) so the surrogate can say so in its predictions' record.
+    """
+    notes: list[str] = []
     if state is not None:
         try:
             model.load_state_dict(state, strict=False)
-        except RuntimeError:
-            pass
+        except RuntimeError as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            notes.append(f"warm start from the previous hyperparameters failed ({first})")
     with warnings.catch_warnings():
         # inputs are already in the unit cube; constant or tiny outcome sets are legitimate
         warnings.simplefilter("ignore", InputDataWarning)
@@ -154,7 +161,11 @@ def fit(model: SingleTaskGP, state: dict | None = None) -> SingleTaskGP:
             mll = ExactMarginalLogLikelihood(model.likelihood, model)
             fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": 200}})
         except ModelFittingError:  # keep the prior hyperparameters if every attempt fails
-            pass
+            notes.append(
+                "hyperparameter fitting failed on every attempt; the prior hyperparameters "
+                "were kept"
+            )
+    model.fit_note = "; ".join(notes) or None
     model.eval()
     return model
 

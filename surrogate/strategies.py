@@ -119,6 +119,7 @@ class GPSurrogate:
         self.physics_prior_ = PhysicsTrust() if self.physics else None
         self.models_: dict[str, Any] = {}
         self.targets_: dict[str, np.ndarray] = {}
+        self.fit_notes_: dict[str, str] = {}
         for name in OBJECTIVES:
             values = clean[name].to_numpy(dtype=float)
             rows = ok & np.isfinite(values)
@@ -136,11 +137,13 @@ class GPSurrogate:
             plain, self.targets_[name] = fit_objective_gp(
                 X[rows], y, plain_gp, yvar=yvar, censored=censored
             )
+            self._note(name, "data-only GP", plain)
             factor = small_sample_factor(int(rows.sum()))
             if not self.physics:
                 self.models_[name] = inflate(plain, factor)
                 continue
             phys, trust = self._fit_physics(name, X[rows], y, yvar, censored, plain)
+            self._note(name, "physics GP", phys)
             self.models_[name] = StackedGP(
                 inflate(phys, factor), inflate(plain, factor), trust.weight
             )
@@ -154,6 +157,14 @@ class GPSurrogate:
         self.base_logit_ = float(np.log(frac / (1 - frac)))
         self.feasibility_ = FeasibilityClassifier().fit(X, ok, self._prior_logit(X))
         return self
+
+    def _note(self, name: str, which: str, model: Any) -> None:
+        """Record a fitting problem of one objective's model in ``fit_notes_``."""
+        note = getattr(model, "fit_note", None)
+        if note:
+            prev = self.fit_notes_.get(name)
+            text = f"{which}: {note}"
+            self.fit_notes_[name] = f"{prev}; {text}" if prev else text
 
     def _fit_physics(
         self,

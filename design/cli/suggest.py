@@ -119,8 +119,39 @@ def _far_note(records: list[dict[str, Any]]) -> None:
 
 
 def _prior_summary(surrogate: object) -> dict:
+    """MLflow parameters: the physics weight per objective and any model-fitting problem."""
     prior = getattr(surrogate, "physics_prior_", None)
-    return {} if prior is None else prior.summary()
+    out = {} if prior is None else prior.summary()
+    for name, note in (getattr(surrogate, "fit_notes_", None) or {}).items():
+        out[f"fit_note_{name}"] = note[:500]
+    return out
+
+
+def _with_model_notes(records: list[dict], surrogate: object) -> list[dict]:
+    """JSON records with the physics weight per objective and any fitting problem added."""
+    trust = getattr(surrogate, "trust_summary", None)
+    numbers = trust()["numbers"] if callable(trust) else {}
+    notes = getattr(surrogate, "fit_notes_", None) or {}
+    for rec in records:
+        if numbers:
+            rec["physics_weight"] = {name: n["weight"] for name, n in numbers.items()}
+        if notes:
+            rec["model_notes"] = dict(notes)
+    return records
+
+
+def _model_notes(surrogate: object) -> None:
+    """On stderr, in words: how far the model trusts the physics, and fitting problems."""
+    trust = getattr(surrogate, "trust_summary", None)
+    lines = trust()["lines"] if callable(trust) else {}
+    if lines:
+        _err.print("How far the model trusts the physics, per objective:")
+        for line in lines.values():
+            _err.print(f"  {line}", soft_wrap=True, markup=False, highlight=False)
+    for name, note in (getattr(surrogate, "fit_notes_", None) or {}).items():
+        _err.print(
+            f"model fitting, {name}: {note}", soft_wrap=True, markup=False, highlight=False
+        )
 
 
 def suggest_command(
@@ -197,19 +228,14 @@ def suggest_command(
                 plots.append(plot_pareto(surrogate, space, clean, suggestions, target))
         # the results first: whatever happens to MLflow, the user has them
         if as_json:
-            typer.echo(json.dumps(records))
+            typer.echo(json.dumps(_with_model_notes(records, surrogate)))
         else:
             _console.print(
                 suggestions_table(
                     records, f"next {len(records)} recipes ({strategy}, {objective})", True
                 )
             )
-            prior = getattr(surrogate, "physics_prior_", None)
-            if prior is not None:
-                _err.print(
-                    "physics prior mean (chosen by cross-validation): "
-                    + ", ".join(f"{name} {prior.choice[name]}" for name in prior.choice)
-                )
+            _model_notes(surrogate)
             _far_note(records)
             if plot_dir is not None and plots:
                 _err.print(f"plots: {', '.join(str(p) for p in plots)}")
@@ -273,9 +299,10 @@ def predict_command(
         records = surrogate.predict(frame).to_records()
     _mark_far(records, table, space)
     if as_json:
-        typer.echo(json.dumps(records))
+        typer.echo(json.dumps(_with_model_notes(records, surrogate)))
         return
     _console.print(suggestions_table(records, f"predictions ({strategy})", False))
+    _model_notes(surrogate)
     _far_note(records)
 
 

@@ -98,12 +98,19 @@ def log_iteration_run(
     prior = getattr(surrogate, "physics_prior_", None)
     if prior is not None:  # which physics prior each objective used, and its held-out error
         params += [Param(key, str(value)) for key, value in prior.summary().items()]
+    for name, note in (getattr(surrogate, "fit_notes_", None) or {}).items():
+        params.append(Param(f"fit_note_{name}", note[:500]))  # a model that did not fit
     acq = [
         v for v in (finite_or_none(p.get("acquisition_value")) for p in proposals) if v is not None
     ]
     metrics = [Metric("max_acquisition_value", max(acq), ts, iteration)] if acq else []
     ctx.client.log_batch(run_id, metrics=metrics, params=params)
     ctx.client.log_dict(run_id, {"iteration": iteration, "proposals": proposals}, "proposals.json")
+    trust = getattr(surrogate, "trust_summary", None)
+    if callable(trust):  # how far this round's model trusted the physics, in words
+        summary = trust()
+        if summary["lines"]:
+            ctx.client.log_dict(run_id, summary, "physics_trust.json")
     if ctx.plots and surrogate is not None:
         try:
             from design.reporting.plots import plot_pareto, plot_posterior_maps

@@ -323,6 +323,8 @@ def test_mlflow_records_the_campaign(sim, tmp_path):
     # held-out errors are recorded exactly when there were rows to leave out
     has_cv = "physics_prior_sigma_total_ms_cm_cv_rmse_literature" in params
     assert has_cv == (int(params["physics_prior_folds"]) > 0)
+    trust = client.download_artifacts(later[0].info.run_id, "physics_trust.json", str(tmp_path))
+    assert "physics weight" in json.loads(Path(trust).read_text())["lines"]["sigma_total_ms_cm"]
     experiments = by_role["experiment"]
     assert len(experiments) == snap.experiments_done
     ok = [r for r in experiments if r.data.tags["gbs.status"] == "ok"]

@@ -153,3 +153,28 @@ def test_feasibility_learns_a_cracked_region(table):
         before = make_surrogate(strategy).fit(table).predict(bad).p_feasible
         after = make_surrogate(strategy).fit(pd.concat([table, cracked])).predict(bad).p_feasible
         assert (after < 0.5).all() and (after < before - 0.2).all(), strategy
+
+
+def test_a_failed_hyperparameter_fit_is_recorded_not_swallowed(monkeypatch):
+    """Every optimizer attempt failing keeps the prior hyperparameters, and says so."""
+    from botorch.exceptions.errors import ModelFittingError
+
+    import surrogate.gp_models as gp_models
+    from surrogate import make_surrogate
+    from tests.surrogate.data import simulated_table
+
+    def failing(*args, **kwargs):
+        raise ModelFittingError("all attempts failed")
+
+    monkeypatch.setattr(gp_models, "fit_gpytorch_mll", failing)
+    model = make_surrogate("gp", seed=0).fit(simulated_table(8, seed=3))
+    assert set(model.fit_notes_) == {"sigma_total_ms_cm", "ccd_ma_cm2", "electronic_fraction"}
+    assert "prior hyperparameters were kept" in model.fit_notes_["sigma_total_ms_cm"]
+    assert all(np.isfinite(v).all() for v in model.predict(model.table_).mean.values())
+
+
+def test_a_good_fit_has_no_notes():
+    from surrogate import make_surrogate
+    from tests.surrogate.data import simulated_table
+
+    assert make_surrogate("gp", seed=0).fit(simulated_table(8, seed=3)).fit_notes_ == {}

@@ -31,6 +31,7 @@ def _check_records(records, acquisition: bool) -> None:
             *OBJECTIVES,
             "p_feasible",
             "far_from_data",
+            "physics_weight",
             *(["acquisition_value"] if acquisition else []),
         }
         assert set(rec) == keys
@@ -39,6 +40,8 @@ def _check_records(records, acquisition: bool) -> None:
             assert rec[name]["mean"] > 0 and rec[name]["sd"] >= 0
         assert 0 <= rec["p_feasible"] <= 1
         assert isinstance(rec["far_from_data"], bool)
+        assert set(rec["physics_weight"]) == set(OBJECTIVES)
+        assert all(0 <= w <= 1 for w in rec["physics_weight"].values())
 
 
 def test_suggest_json_only_on_stdout(data_csv):
@@ -98,9 +101,11 @@ def test_suggest_logs_to_mlflow_and_writes_plots(data_csv, tmp_path):
     (run,) = client.search_runs([client.get_experiment_by_name("gbs-suggest").experiment_id])
     assert run.data.params["strategy"] == "physics-gp"
     assert run.data.params["objective"] == "sigma"
-    assert run.data.params["physics_prior_sigma_total_ms_cm"] in {"calibrated", "literature"}
+    assert run.data.params["physics_prior_sigma_total_ms_cm"] == "literature"
     assert float(run.data.params["physics_prior_sigma_total_ms_cm_cv_rmse_literature"]) >= 0
-    assert "physics prior mean (chosen by cross-validation)" in result.stderr
+    assert "How far the model trusts the physics" in result.stderr
+    assert "sigma: physics weight" in result.stderr
+    assert 0 <= float(run.data.params["physics_prior_sigma_total_ms_cm_weight"]) <= 1
     assert len(run.inputs.dataset_inputs) == 1
     names = {a.path for a in client.list_artifacts(run.info.run_id)}
     assert {"suggestions.json", "plots"} <= names
@@ -119,6 +124,26 @@ def test_predict_json(data_csv, tmp_path):
     _check_records(records, acquisition=False)
     assert [r["zbo_fraction"] for r in records] == [0.2, 0.3]
     assert records[1]["dwell_h"] == 6.0
+    # in words for a reader: the physics weight of each objective, and why
+    result = CliRunner().invoke(app, ["predict", "--data", str(data_csv), "--at", str(at)])
+    assert result.exit_code == 0, result.output
+    for short in ("sigma", "CCD", "t_e"):
+        assert f"{short}: physics weight" in result.stderr
+    assert "left out one at a time" in result.stderr
+
+
+def test_predict_gp_says_nothing_about_physics(data_csv, tmp_path):
+    at = tmp_path / "at.csv"
+    pd.DataFrame({"zbo_fraction": [0.2], "sinter_temperature_c": [1000]}).to_csv(at, index=False)
+    result = CliRunner().invoke(
+        app, ["predict", "--data", str(data_csv), "--at", str(at), "--strategy", "gp"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "physics weight" not in result.stderr
+    result = CliRunner().invoke(
+        app, ["predict", "--data", str(data_csv), "--at", str(at), "--strategy", "gp", "--json"]
+    )
+    assert "physics_weight" not in json.loads(result.stdout)[0]
 
 
 @pytest.mark.parametrize(
