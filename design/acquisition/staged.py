@@ -212,6 +212,7 @@ def plan_staged(
     gen = torch.Generator().manual_seed(int(seed))
     ref = reference_point(thresholds)
     base = torch.as_tensor(front_points(table), dtype=_DTYPE).reshape(-1, 3)
+    base = torch.cat([ref.reshape(1, 3), base])  # the reference: an empty front is harmless
     front = base.expand(n_draws, -1, -1).clone()
 
     def follow_points(options: Sequence[FollowUpOption]) -> tuple[torch.Tensor, np.ndarray]:

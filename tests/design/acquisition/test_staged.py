@@ -145,3 +145,11 @@ def test_censored_ccd_is_on_the_front_and_missing_ccd_is_not():
     pts = front_points(table)
     assert pts.shape == (2, 3)
     assert pts[1] == pytest.approx([math.log(2.0), math.log(1.2), -math.log(0.01 / 0.99)])
+
+
+def test_an_empty_table_has_an_empty_front_and_any_surviving_point_gains():
+    post = FakePosterior({0.4: (2.0, 1.0, 0.01, 0.1)})
+    empty = _table()
+    assert front_points(empty).shape == (0, 3)
+    choices = plan_staged(empty, post, [], [_new(0.4)], slots=1, hours_left=None)
+    assert choices[0].kind == "new" and choices[0].expected_hvi > 0
