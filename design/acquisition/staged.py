@@ -26,7 +26,10 @@ the front):
   new sample is only chosen when the hours left also cover its follow-up (a sample without a
   CCD adds no hypervolume).
 
-Pending work counts per objective: a sample whose follow-up is in flight enters the front with
+A new sample is scored against the front **and the samples waiting for their CCD stage**
+(measured sigma and t_e, CCD draws): it is worth what it adds to what the campaign already
+holds, so a recipe beside a promising sample not yet followed up does not outbid that sample's
+cheaper follow-up. Pending work counts per objective: a sample whose follow-up is in flight enters the front with
 its measured sigma and t_e and CCD draws from the posterior; each chosen action enters it the
 same way (a chosen new sample with its drawn point), so the next choice of the round is scored
 against what the round already bought (sequential greedy, as in batch acquisition). The draws
@@ -187,6 +190,7 @@ def plan_staged(
     thresholds: dict[str, float] | None = None,
     seed: int = 0,
     n_draws: int = N_DRAWS,
+    options_held: bool = True,
 ) -> list[StagedChoice]:
     """The round's actions, best value per hour first (see the module docstring).
 
@@ -201,6 +205,9 @@ def plan_staged(
         thresholds: the acquisition's thresholds (reference point).
         seed: seeds the draws.
         n_draws: Monte Carlo draws.
+        options_held: score new samples against the front plus the samples that could get
+            their CCD stage now (module docstring); ``False`` scores them against the front
+            (fully measured and pending) alone.
 
     Returns:
         At most ``slots`` choices; their hours (a new sample's stage one plus, for the budget,
@@ -261,7 +268,8 @@ def plan_staged(
                 if best is None or c.value_per_hour > best.value_per_hour:
                     best = c
         if new_open:
-            hvi = _hvi(new_pts[:, new_open], front, ref)
+            held = torch.cat([front, fu_pts[:, fu_open]], 1) if options_held else front
+            hvi = _hvi(new_pts[:, new_open], held, ref)
             gain = hvi.mean(0).numpy()
             p_up = (hvi > 0).double().mean(0).numpy()
             for j, i in enumerate(new_open):

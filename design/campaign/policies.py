@@ -328,7 +328,7 @@ def staged(state: PlanningState, *, recipes: Proposer) -> Plan:
                     service=holder.service,
                     expected_hours=option.hours,
                     acquisition_value=choice.value_per_hour,
-                    prediction={"ccd_ma_cm2": choice.ccd_mean_ma_cm2},
+                    prediction={"mean": {"ccd_ma_cm2": choice.ccd_mean_ma_cm2}},
                     reason=choice.reason,
                 )
             )

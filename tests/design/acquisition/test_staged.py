@@ -153,3 +153,18 @@ def test_an_empty_table_has_an_empty_front_and_any_surviving_point_gains():
     assert front_points(empty).shape == (0, 3)
     choices = plan_staged(empty, post, [], [_new(0.4)], slots=1, hours_left=None)
     assert choices[0].kind == "new" and choices[0].expected_hvi > 0
+
+
+def test_a_new_sample_is_worth_only_what_it_adds_to_samples_waiting_for_their_ccd():
+    post = FakePosterior({0.3: (1.5, 0.8, 0.02, 0.05), 0.31: (1.5, 0.8, 0.02, 0.05)})
+    table = _table(FRONT, _row("a", 0.3, 1.5, 0.02))
+    recipe = {"zbo_fraction": 0.3, "sinter_temperature_c": 1000.0}
+    waiting = [FollowUpOption("a", recipe, 1.5, 0.02, 1000.0)]  # too long for the hours left
+
+    def new_gain(held: bool) -> float:
+        choices = plan_staged(
+            table, post, waiting, [_new(0.31)], slots=2, hours_left=200.0, options_held=held
+        )
+        return next(c.expected_hvi for c in choices if c.kind == "new")
+
+    assert new_gain(True) < 0.3 * new_gain(False)
