@@ -30,7 +30,7 @@ CONFIG_VERSION = 2
 _READABLE_VERSIONS = (1, 2)
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 #: ``--protocols``: every protocol in one job per sample, or staged tests (impedance and
-#: polarization first, the Na-metal tests as a follow-up where they may matter).
+#: polarization first, the Na-metal tests as a follow-up chosen by gain per instrument-hour).
 PROTOCOL_POLICIES: tuple[str, ...] = ("all", "staged")
 _MAX_SERVICES = 16
 

@@ -21,8 +21,8 @@ runs every protocol of a new sample in one job and takes no follow-ups; an actio
 only while its service has a free slot, the sample budget allows a new sample, and the hours
 committed plus its expected hours stay within ``--budget-hours``.
 
-The policies shipped today are in :mod:`design.campaign.policies`; a value-per-hour policy
-(``design.acquisition``) implements the same :class:`Policy`.
+The policies shipped today are in :mod:`design.campaign.policies`; ``staged`` decides by
+expected hypervolume gain per instrument-hour with :mod:`design.acquisition.staged`.
 """
 
 from __future__ import annotations

@@ -91,8 +91,9 @@ def run(
         str,
         typer.Option(
             "--protocols",
-            help="all: every test on every sample; staged: impedance and polarization first, "
-            "the Na-metal tests (CCD) as a follow-up where they may matter.",
+            help="all: every test on every sample; staged: new samples get impedance and "
+            "polarization, and each round the loop chooses between new samples and the CCD "
+            "tests on samples already made by expected hypervolume gain per instrument-hour.",
         ),
     ] = "all",
     batch_size: Annotated[

@@ -39,6 +39,10 @@ def _fmt(value: Any) -> str:
     return html.escape(format_value(value))
 
 
+#: Metric names with units that the plain name would hide.
+_METRIC_LABELS = {"furnace_energy_proxy_kkh": "furnace energy proxy (kK h: dwell x (T - 298 K))"}
+
+
 def _table(headers: list[str], rows: list[list[Any]]) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{_fmt(v)}</td>" for v in row) + "</tr>" for row in rows)
@@ -64,7 +68,7 @@ def render_report(summary: CampaignSummary) -> str:
         "<h2>Where it stands</h2>",
         _table(
             ["metric", "value"],
-            [[k.replace("_", " "), v] for k, v in snap.metrics.items()]
+            [[_METRIC_LABELS.get(k, k.replace("_", " ")), v] for k, v in snap.metrics.items()]
             + [[f"jobs {k}", v] for k, v in sorted(snap.jobs.items())],
         ),
         "<h2>Best recipes measured (by conductivity)</h2>",

@@ -16,7 +16,10 @@ crash writes the same figure again, never adds), and :func:`hours_summary` sums 
 
 - *spent*: the hours of every finished job;
 - *committed*: spent, plus the expected hours of the jobs still live (what the
-  ``--budget-hours`` admission rule counts).
+  ``--budget-hours`` admission rule counts);
+- *furnace energy proxy* (:func:`furnace_energy_proxy_kkh`): over every finished job that
+  sintered a pellet (a new-sample job, cracked ones included), dwell hours times the furnace's
+  temperature above room temperature, in kK h.
 """
 
 from __future__ import annotations
@@ -29,12 +32,15 @@ from typing import Any
 from design.store.database import JobRecord, Store, dumps, loads
 from design.store.states import LIVE_JOB_STATUSES, JobKind
 from experiments.cycler.durations import Durations
+from physics.schema import DEFAULT_DWELL_H
 
 __all__ = [
+    "ROOM_TEMPERATURE_K",
     "SINTERING",
     "HoursSummary",
     "JobHours",
     "estimate_hours",
+    "furnace_energy_proxy_kkh",
     "hours_summary",
     "set_job_hours",
     "split_hours",
@@ -42,6 +48,29 @@ __all__ = [
 
 #: The part of a job's hours spent making its pellet (furnace, ramps, handling).
 SINTERING = "sintering"
+#: Room temperature of the energy proxy, K.
+ROOM_TEMPERATURE_K = 298.15
+_ZERO_C_K = 273.15
+
+
+def furnace_energy_proxy_kkh(sinterings: Iterable[tuple[float, float]]) -> float:
+    """Furnace energy proxy of some sinterings, kK h (thousand kelvin-hours).
+
+    ``sum(dwell_h * (T_C + 273.15 - 298.15) / 1000)`` over ``(sinter_temperature_c,
+    dwell_h)`` pairs: the dwell at temperature weighted by how far the furnace is above room
+    temperature (heat loss of a furnace at steady state grows about linearly with it). Ramps
+    are left out (the same for every recipe of a service). 6 h at 1000 C is 5.85 kK h.
+
+    Raises:
+        ValueError: a temperature or dwell that is not a finite number, or a negative dwell.
+    """
+    total = 0.0
+    for temperature_c, dwell_h in sinterings:
+        t, d = float(temperature_c), float(dwell_h)
+        if not (math.isfinite(t) and math.isfinite(d)) or d < 0:
+            raise ValueError(f"sintering at {temperature_c!r} C for {dwell_h!r} h is not valid")
+        total += d * (t + _ZERO_C_K - ROOM_TEMPERATURE_K) / 1000.0
+    return total
 
 
 @dataclass(frozen=True)
@@ -130,6 +159,8 @@ class HoursSummary:
         parts_h: spent hours by part (``sintering`` and each protocol), h.
         by_service_h: spent hours by service, h.
         budget_h: the campaign's ``--budget-hours`` (``None``: none).
+        furnace_energy_proxy_kkh: :func:`furnace_energy_proxy_kkh` of the pellets sintered
+            by finished jobs, kK h.
     """
 
     spent_h: float = 0.0
@@ -137,6 +168,7 @@ class HoursSummary:
     parts_h: dict[str, float] = field(default_factory=dict)
     by_service_h: dict[str, float] = field(default_factory=dict)
     budget_h: float | None = None
+    furnace_energy_proxy_kkh: float = 0.0
 
     @property
     def left_h(self) -> float | None:
@@ -144,8 +176,12 @@ class HoursSummary:
         return None if self.budget_h is None else self.budget_h - self.committed_h
 
     def metrics(self) -> dict[str, float]:
-        """``instrument_hours`` and ``instrument_hours_<part>`` (for MLflow and the display)."""
-        out = {"instrument_hours": self.spent_h}
+        """``instrument_hours``, ``instrument_hours_<part>`` and ``furnace_energy_proxy_kkh``
+        (for MLflow and the display)."""
+        out = {
+            "instrument_hours": self.spent_h,
+            "furnace_energy_proxy_kkh": self.furnace_energy_proxy_kkh,
+        }
         out.update({f"instrument_hours_{k}": v for k, v in sorted(self.parts_h.items())})
         return out
 
@@ -158,12 +194,37 @@ def _finite(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def hours_summary(store: Store, campaign_id: int, *, budget_h: float | None = None) -> HoursSummary:
-    """Sum the hours of a campaign's jobs (see the module docstring)."""
+def _sintering(job: JobRecord, default_dwell_h: float) -> tuple[float, float] | None:
+    """``(sinter_temperature_c, dwell_h)`` of a finished job that sintered a pellet."""
+    if job.kind != JobKind.NEW:
+        return None
+    recipe = job.request.get("recipe") or {}
+    temperature = _finite(recipe.get("sinter_temperature_c"))
+    dwell = _finite(recipe.get("dwell_h", default_dwell_h))
+    if temperature is None or dwell is None or dwell < 0:
+        return None
+    return temperature, dwell
+
+
+def hours_summary(
+    store: Store,
+    campaign_id: int,
+    *,
+    budget_h: float | None = None,
+    default_dwell_h: float = DEFAULT_DWELL_H,
+) -> HoursSummary:
+    """Sum the hours of a campaign's jobs (see the module docstring).
+
+    ``default_dwell_h`` is the dwell of a recipe that names none (the energy proxy).
+    """
     out = HoursSummary(budget_h=budget_h)
+    sinterings = []
     for job in store.jobs(campaign_id):
         used = _finite(job.instrument_hours)
         if used is not None:
+            pair = _sintering(job, default_dwell_h)
+            if pair is not None:
+                sinterings.append(pair)
             out.spent_h += used
             out.committed_h += used
             out.by_service_h[job.service] = out.by_service_h.get(job.service, 0.0) + used
@@ -171,6 +232,7 @@ def hours_summary(store: Store, campaign_id: int, *, budget_h: float | None = No
                 out.parts_h[part] = out.parts_h.get(part, 0.0) + float(h)
         elif job.status in LIVE_JOB_STATUSES:  # running, queued, or its POST not confirmed
             out.committed_h += _finite(job.expected_hours) or 0.0
+    out.furnace_energy_proxy_kkh = furnace_energy_proxy_kkh(sinterings)
     return out
 
 

@@ -16,6 +16,7 @@ from design.campaign.policies import (
     dominated_2d,
     make_policy,
     staged,
+    staged_dominance,
 )
 from experiments.cycler.durations import DEFAULT_DURATIONS
 from physics.errors import ConfigError
@@ -79,7 +80,7 @@ def test_dominated_2d_needs_both_at_least_as_good_and_one_better():
     assert not dominated_2d(1.1, 0.05, front) and not dominated_2d(0.5, 0.01, front)
 
 
-def test_staged_follows_up_non_dominated_samples_only_then_fills_with_new_ones():
+def test_staged_dominance_follows_up_non_dominated_samples_only_then_fills_with_new_ones():
     rows = [
         _row("front", 1.0, 0.02, ccd=0.5),
         _row("good", 1.2, 0.03),  # better sigma: not dominated
@@ -94,7 +95,7 @@ def test_staged_follows_up_non_dominated_samples_only_then_fills_with_new_ones()
         _sample("done", done=STAGE_ONE + STAGE_TWO, consumed=True),
     ]
     recipes = RecipeList()
-    plan = staged(_state(rows, samples, [_service(capacity=3)]), recipes=recipes)
+    plan = staged_dominance(_state(rows, samples, [_service(capacity=3)]), recipes=recipes)
     kinds = [(a.kind, a.sample, a.protocols) for a in plan.actions]
     assert kinds[0] == ("follow_up", "good", STAGE_TWO)
     assert [k[0] for k in kinds[1:]] == ["new", "new"] and recipes.calls == [2]
@@ -102,22 +103,23 @@ def test_staged_follows_up_non_dominated_samples_only_then_fills_with_new_ones()
     assert [a.expected_hours for a in plan.actions] == pytest.approx([76, 34, 34])
 
 
-def test_staged_skips_protocols_pending_or_done_and_respects_hours():
+def test_staged_dominance_skips_protocols_pending_or_done_and_respects_hours():
     rows = [_row("a", 1.2, 0.03)]
     pending = _sample("a", protocols_pending=("eis_symmetric",))
-    plan = staged(_state(rows, [pending], [_service()], samples_left=0), recipes=RecipeList())
+    state = _state(rows, [pending], [_service()], samples_left=0)
+    plan = staged_dominance(state, recipes=RecipeList())
     assert [(a.sample, a.protocols) for a in plan.actions] == [("a", ("ccd_staircase",))]
-    plan = staged(
+    plan = staged_dominance(
         _state(rows, [_sample("a")], [_service()], samples_left=0, hours_left=50),
         recipes=RecipeList(),
     )
     assert plan.actions == []  # the follow-up needs 76 h
 
 
-def test_staged_runs_everything_on_a_1_0_service_and_no_follow_ups_there():
+def test_staged_dominance_runs_everything_on_a_1_0_service_and_no_follow_ups_there():
     rows = [_row("a", 1.2, 0.03)]
     services = [_service("cycler-1", staged=False, capacity=2)]
-    plan = staged(_state(rows, [_sample("a")], services), recipes=RecipeList())
+    plan = staged_dominance(_state(rows, [_sample("a")], services), recipes=RecipeList())
     assert [(a.kind, a.protocols, a.service) for a in plan.actions] == [
         ("new", None, "cycler-1"),
         ("new", None, "cycler-1"),
@@ -189,3 +191,26 @@ def test_admission_follows_capacity_service_version_and_the_hours_rule():
     }
     assert any("speaks protocol 1.0" in n for n in out.notes)
     assert any("needs 34 h, 26 h left of --budget-hours" in n for n in out.notes)
+
+
+def test_staged_weighs_gain_per_hour_with_the_fitted_model():
+    from design.campaign.proposer import default_proposer
+
+    rows = [
+        {**_row("front", 1.0, 0.03, ccd=0.6), "zbo_fraction": 0.15},
+        {**_row("front2", 0.6, 0.02, ccd=0.8), "zbo_fraction": 0.05},
+        {**_row("poor", 0.2, 0.09), "zbo_fraction": 0.02, "sinter_temperature_c": 920.0},
+        {**_row("good", 2.5, 0.01), "zbo_fraction": 0.2, "sinter_temperature_c": 1050.0},
+    ]
+    recipe_cols = ("zbo_fraction", "sinter_temperature_c")
+    samples = [
+        SampleState(k, k, "cycler-1", {c: r[c] for c in recipe_cols}, STAGE_ONE)
+        for k, r in (("poor", rows[2]), ("good", rows[3]))
+    ]
+    state = _state(rows, samples, [_service(capacity=3)], hours_left=400.0)
+    plan = staged(state, recipes=default_proposer)
+    follow = [a.sample for a in plan.actions if a.kind == "follow_up"]
+    assert follow == ["good"]  # the dominated sample gets no CCD stage
+    assert all(a.protocols == STAGE_ONE for a in plan.actions if a.kind == "new")
+    assert sum(a.expected_hours for a in plan.actions) <= 400.0
+    assert plan.surrogate is not None and all(a.reason for a in plan.actions)

@@ -292,6 +292,18 @@ def test_progress_display_shows_counts_best_and_hypervolume(tmp_path):
     Console(file=out, width=120).print(status_table(snap))
     text = out.getvalue()
     assert "Jobs by status" in text and "hypervolume" in text and snap.best[0]["sample_id"] in text
+    from design.reporting.html import render_report
+    from design.reporting.summary import CampaignSummary
+    from design.store.hours import furnace_energy_proxy_kkh
+    from design.store.ledger import measurement_table
+
+    table = measurement_table(store, store.campaign("unit").id, origin="campaign")
+    energy = furnace_energy_proxy_kkh(zip(table["sinter_temperature_c"], table["dwell_h"]))
+    assert len(table) == 3 and energy > 0  # every pellet, the cracked one too
+    assert snap.metrics["furnace_energy_proxy_kkh"] == pytest.approx(energy)
+    assert "furnace energy proxy (kK h)" in text and f"{energy:.2f}" in text
+    page = render_report(CampaignSummary(snap, {}, table, None, [], {}))
+    assert "furnace energy proxy (kK h" in page
     plain = io.StringIO()
     with CampaignDisplay(Console(file=plain, width=200), live=False) as display:
         display(snap)

@@ -7,7 +7,13 @@ import pytest
 from design.campaign.config import CampaignConfig
 from design.store import ledger
 from design.store.database import Store
-from design.store.hours import JobHours, estimate_hours, hours_summary, split_hours
+from design.store.hours import (
+    JobHours,
+    estimate_hours,
+    furnace_energy_proxy_kkh,
+    hours_summary,
+    split_hours,
+)
 from experiments.cycler.durations import DEFAULT_DURATIONS as D
 
 ALL = ["eis_blocking", "dc_polarization", "eis_symmetric", "ccd_staircase"]
@@ -60,4 +66,36 @@ def test_the_summary_counts_finished_jobs_once_and_live_ones_as_expected(tmp_pat
     assert summary.metrics()["instrument_hours_ccd_staircase"] == 80.0
     ledger.record_failed(store, c.id, "not_sent", "refused at its POST")  # never ran: no hours
     assert hours_summary(store, rec.id).committed_h == 210.0
+    store.close()
+
+
+def test_the_furnace_energy_proxy_by_hand():
+    # 6 h at 1000 C: 6 * (1273.15 - 298.15) / 1000 = 5.85 kK h; 3 h at 1100 C: 3.225 kK h
+    assert furnace_energy_proxy_kkh([(1000.0, 6.0), (1100.0, 3.0)]) == pytest.approx(9.075)
+    assert furnace_energy_proxy_kkh([]) == 0.0
+    with pytest.raises(ValueError, match="not valid"):
+        furnace_energy_proxy_kkh([(float("nan"), 6.0)])
+
+
+def test_the_summary_counts_the_energy_of_pellets_finished_jobs_sintered(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'e.db'}")
+    cfg = CampaignConfig(name="e", cycler_url="http://x", budget_hours=1000)
+    rec = ledger.create_campaign(store, "e", cfg.to_json())
+    recipes = [
+        {"zbo_fraction": 0.1, "sinter_temperature_c": 1000.0, "dwell_h": 6.0},
+        {"zbo_fraction": 0.2, "sinter_temperature_c": 1100.0, "dwell_h": 3.0},
+        {"zbo_fraction": 0.3, "sinter_temperature_c": 1200.0},  # default dwell 6 h, still live
+    ]
+    actions = [
+        {"kind": "new", "recipe": r, "protocols": None, "expected_hours": 100} for r in recipes
+    ]
+    a, b, c = ledger.add_actions(store, rec, 1, actions, info={})
+    for job, job_id in ((a, "j-1"), (b, "j-2"), (c, "j-3")):
+        ledger.mark_submitted(store, job.id, job_id, "running")
+    for job, job_id in ((a, "j-1"), (b, "j-2")):
+        hours = JobHours(16.0, "service", {"sintering": 16.0})  # b cracked: furnace only
+        ledger.store_result(store, job.id, {"job_id": job_id}, hours=hours)
+    summary = hours_summary(store, rec.id)
+    assert summary.furnace_energy_proxy_kkh == pytest.approx(5.85 + 3.225)
+    assert summary.metrics()["furnace_energy_proxy_kkh"] == pytest.approx(9.075)
     store.close()
