@@ -46,8 +46,8 @@ from physics.jsonsafe import finite_or_none
 from physics.schema import MAXIMIZE, OBJECTIVES, RECIPE_COLUMNS, RecipeSpace
 from physics.table import empty_table, validate_table
 from surrogate import make_surrogate
-from surrogate.base import split_noise_columns, to_model_space
-from surrogate.sampling import ConditionalSampler, posterior_parts
+from surrogate.base import AcquisitionSurrogate, split_noise_columns, to_model_space
+from surrogate.sampling import ConditionalSampler
 
 __all__ = [
     "MIN_P_FEASIBLE",
@@ -280,7 +280,9 @@ def _greedy(
 
 
 def _model_pick(
-    surrogate: Any,
+    surrogate: AcquisitionSurrogate,
+    model: Any,
+    X_ok: np.ndarray,
     candidates: np.ndarray,
     pend: np.ndarray,
     objective: str,
@@ -295,15 +297,13 @@ def _model_pick(
     if (pf >= MIN_P_FEASIBLE).sum() >= batch_size:
         log_pf[pf < MIN_P_FEASIBLE] = -np.inf
     if len(Xc) > MAX_JOINT_CANDIDATES:  # very large grids (dwell free): pre-screen
-        keep = np.sort(_prescreen(surrogate, Xc, log_pf, thresholds))
+        keep = np.sort(_prescreen(model, Xc, log_pf, thresholds))
         picks, values = _model_pick(
-            surrogate, candidates[keep], pend, objective, thresholds, batch_size, seed
+            surrogate, model, X_ok, candidates[keep], pend, objective, thresholds, batch_size, seed
         )
         return [int(keep[i]) for i in picks], values
-    X_inc = (
-        np.concatenate([surrogate.X_ok_, surrogate.encode(pend)]) if len(pend) else surrogate.X_ok_
-    )
-    sampler = ConditionalSampler(surrogate, X_inc, Xc, N_MC_SAMPLES, seed)
+    X_inc = np.concatenate([X_ok, surrogate.encode(pend)]) if len(pend) else X_ok
+    sampler = ConditionalSampler(model, X_inc, Xc, N_MC_SAMPLES, seed)
     if objective == "multi":
         ref = reference_point(thresholds)
         limits: dict[int, float] = {}
@@ -320,14 +320,15 @@ def _model_pick(
 
 
 def _prescreen(
-    surrogate: Any, Xc: np.ndarray, log_pf: np.ndarray, thresholds: dict[str, float]
+    model: Any, Xc: np.ndarray, log_pf: np.ndarray, thresholds: dict[str, float]
 ) -> np.ndarray:
     """Indices of the MAX_JOINT_CANDIDATES most promising candidates by marginal optimism."""
     X = torch.as_tensor(Xc, dtype=_DTYPE)
     sign = torch.tensor([1.0 if MAXIMIZE[n] else -1.0 for n in OBJECTIVES], dtype=_DTYPE)
-    parts = [posterior_parts(surrogate.models_[n]) for n in OBJECTIVES]
-    mean = torch.stack([p.mean(X) for p in parts], -1) * sign
-    sd = torch.stack([p.var(X).sqrt() for p in parts], -1)
+    with torch.no_grad():  # a batch of one-point posteriors: marginals only
+        post = model.posterior(X.unsqueeze(-2))
+    mean = post.mean.reshape(len(X), -1) * sign
+    sd = post.variance.reshape(len(X), -1).clamp_min(0).sqrt()
     score = _optimism(mean, sd, reference_point(thresholds)) + log_pf
     return np.argsort(-score, kind="stable")[:MAX_JOINT_CANDIDATES]
 
@@ -407,13 +408,22 @@ def suggest(
     candidates = grid[keep]
     if len(candidates) == 0:
         raise ConfigError("every recipe of the grid is measured or pending: nothing to suggest")
-    model = getattr(surrogate, "model_", None)
+    model = surrogate.posterior_model() if isinstance(surrogate, AcquisitionSurrogate) else None
     if model is None:
         picks = _sobol_pick(candidates, space, int(batch_size), seed)
         values = [float("nan")] * len(picks)
     else:
+        X_ok = surrogate.encode(clean[clean["status"] == "ok"])
         picks, values = _model_pick(
-            surrogate, candidates, pend, objective, thresholds, int(batch_size), seed
+            surrogate,
+            model,
+            X_ok,
+            candidates,
+            pend,
+            objective,
+            thresholds,
+            int(batch_size),
+            seed,
         )
     chosen = candidates[picks]
     pred = surrogate.predict(chosen)
