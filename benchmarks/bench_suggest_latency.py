@@ -33,6 +33,7 @@ Usage: ``PYTHONPATH=.:benchmarks .venv/bin/python benchmarks/bench_suggest_laten
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import time
 import warnings
 from typing import Any
@@ -144,7 +145,10 @@ def true_model_space(world: Any, recipes: np.ndarray) -> np.ndarray:
     p = world.true_properties(recipes[:, 0], recipes[:, 1], recipes[:, 2])
     ok = np.asarray(p["p_crack"]) < FEASIBLE_P_CRACK
     Y = np.column_stack(
-        [to_model_space(n, np.asarray(p[n], float)) * s for n, s in zip(OBJECTIVES, SIGN, strict=True)]
+        [
+            to_model_space(n, np.asarray(p[n], float)) * s
+            for n, s in zip(OBJECTIVES, SIGN, strict=True)
+        ]
     )
     return Y[ok]
 
@@ -176,73 +180,90 @@ def timed(fn: Any, *args: Any) -> tuple[Any, float, float]:
     return out, time.perf_counter() - w0, time.process_time() - c0
 
 
+def run_task(task: tuple[int, int, int, int, int]) -> dict[str, Any]:
+    """One (rows, world): fit once, then each route ``repeats`` times; times and gains."""
+    n, i, seed, repeats, threads = task
+    torch.set_num_threads(threads)
+    space = RecipeSpace()
+    world = mechanistic_world(seed + i)
+    front = hv(true_model_space(world, space.grid()))
+    table = world_table(world, n, seed + 100 * i + n, space)
+    sur = make_surrogate(
+        "physics-gp", seed=seed, bounds=space.bounds, default_dwell_h=space.default_dwell_h
+    )
+    _, fit_wall, _ = timed(sur.fit, table)
+    out: dict[str, Any] = {"n": n, "world": i, "fit": fit_wall}
+    for name, route in ROUTES.items():
+        walls, cpus = [], []
+        for r in range(repeats):
+            batch, wall, cpu = timed(route, sur, table, space, seed + r)
+            walls.append(wall)
+            cpus.append(cpu)
+            if r == 0:
+                out[name] = {"gain": gain(world, table, batch, front), "wall": walls, "cpu": cpus}
+    print(
+        f"  {n} rows, world {i}: HV gain ours {out['ours']['gain']:.4f} "
+        f"({np.median(out['ours']['wall']):.1f} s), botorch {out['botorch']['gain']:.4f} "
+        f"({np.median(out['botorch']['wall']):.1f} s)",
+        flush=True,
+    )
+    return out
+
+
+ROUTES = {"ours": ours_route, "botorch": botorch_route}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", default="20,40,60")
     parser.add_argument("--worlds", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=1, help="calls per world and route")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--jobs", type=int, default=1, help="worlds run in parallel processes")
     args = parser.parse_args()
-    torch.set_num_threads(2)
+    threads = max(1, 2 // args.jobs)
     space = RecipeSpace()
     rows = [int(r) for r in args.rows.split(",")]
-    routes = {"ours": ours_route, "botorch": botorch_route}
     print(
         f"physics-gp surrogate, batch {BATCH}, grid {len(space.grid())} recipes, "
-        f"torch threads {torch.get_num_threads()}; worlds: mechanistic seeds "
-        f"{args.seed}..{args.seed + args.worlds - 1}"
-    )
-    worlds = [mechanistic_world(args.seed + i) for i in range(args.worlds)]
-    fronts = []
-    for w in worlds:
-        grid = space.grid()
-        fronts.append(hv(true_model_space(w, grid)))
-    print(
-        f"{'rows':>4}  {'route':<8} {'wall s (median)':>15} {'cpu s (median)':>14} "
-        f"{'HV gain median':>14} {'HV gain p10':>11}",
+        f"torch threads {threads} x {args.jobs} process(es); worlds: mechanistic seeds "
+        f"{args.seed}..{args.seed + args.worlds - 1}",
         flush=True,
     )
+    tasks = [(n, i, args.seed, args.repeats, threads) for n in rows for i in range(args.worlds)]
+    if args.jobs > 1:
+        with multiprocessing.get_context("fork").Pool(args.jobs) as pool:
+            results = pool.map(run_task, tasks, chunksize=1)
+    else:
+        results = [run_task(t) for t in tasks]
+    print(
+        f"\n{'rows':>4}  {'route':<8} {'wall s (median)':>15} {'cpu s (median)':>14} "
+        f"{'HV gain median':>14} {'HV gain p10':>11}"
+    )
     for n in rows:
-        res: dict[str, dict[str, list[float]]] = {
-            r: {"wall": [], "cpu": [], "gain": []} for r in routes
-        }
-        fit_s = []
-        for i, world in enumerate(worlds):
-            table = world_table(world, n, args.seed + 100 * i + n, space)
-            sur = make_surrogate(
-                "physics-gp",
-                seed=args.seed,
-                bounds=space.bounds,
-                default_dwell_h=space.default_dwell_h,
-            )
-            _, fit_wall, _ = timed(sur.fit, table)
-            fit_s.append(fit_wall)
-            for name, route in routes.items():
-                for r in range(args.repeats):
-                    batch, wall, cpu = timed(route, sur, table, space, args.seed + r)
-                    res[name]["wall"].append(wall)
-                    res[name]["cpu"].append(cpu)
-                    if r == 0:
-                        res[name]["gain"].append(gain(world, table, batch, fronts[i]))
-        for name in routes:
-            r = res[name]
+        res = [r for r in results if r["n"] == n]
+        for name in ROUTES:
+            walls = [w for r in res for w in r[name]["wall"]]
+            cpus = [c for r in res for c in r[name]["cpu"]]
+            gains = [r[name]["gain"] for r in res]
             print(
-                f"{n:>4}  {name:<8} {np.median(r['wall']):>15.2f} {np.median(r['cpu']):>14.2f} "
-                f"{np.median(r['gain']):>14.4f} {np.percentile(r['gain'], 10):>11.4f}",
-                flush=True,
+                f"{n:>4}  {name:<8} {np.median(walls):>15.2f} {np.median(cpus):>14.2f} "
+                f"{np.median(gains):>14.4f} {np.percentile(gains, 10):>11.4f}"
             )
-        diff = np.array(res["botorch"]["gain"]) - np.array(res["ours"]["gain"])
+        diff = np.array([r["botorch"]["gain"] - r["ours"]["gain"] for r in res])
         print(
             f"      botorch - ours per world: median {np.median(diff):+.4f}, "
             f"worse in {(diff < -1e-9).sum()}, better in {(diff > 1e-9).sum()} of {len(diff)}; "
-            f"surrogate fit median {np.median(fit_s):.2f} s wall (outside the times)",
-            flush=True,
+            f"surrogate fit median {np.median([r['fit'] for r in res]):.2f} s wall "
+            "(outside the times)"
         )
     print(
         "HV gain: true hypervolume added by the 4 recipes / true grid front's hypervolume "
         f"(model space, reference at the default thresholds), over {args.worlds} worlds; "
-        f"times: median over the {args.worlds} worlds x {args.repeats} repeat(s)."
+        f"times: median over the {args.worlds} worlds x {args.repeats} call(s); CPU time is "
+        "the process's (all its threads)."
     )
+
 
 if __name__ == "__main__":
     main()

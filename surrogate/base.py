@@ -36,9 +36,9 @@ if TYPE_CHECKING:  # torch stays out of ``import surrogate.base``
 
 __all__ = [
     "DEFAULT_BOUNDS",
-    "AcquisitionSurrogate",
     "NOISE_COLUMNS",
     "STRATEGIES",
+    "AcquisitionSurrogate",
     "Prediction",
     "Surrogate",
     "backtransform",
