@@ -27,7 +27,9 @@ Figures, at 20, 40 and 60 measured rows:
   hypervolume of the world's true grid front; median and 10th percentile over worlds.
 
 Usage: ``PYTHONPATH=.:benchmarks .venv/bin/python benchmarks/bench_suggest_latency.py
-[--rows 20,40,60] [--worlds 10] [--repeats 1] [--seed 0]``
+[--rows 20,40,60] [--worlds 10] [--repeats 1] [--seed 0] [--jobs 2]`` (``--jobs``: worlds in
+parallel processes, one torch thread each; the figures in ``design/acquisition/batch.py``
+came from ``--jobs 2``)
 """
 
 from __future__ import annotations
