@@ -130,5 +130,10 @@ def test_grid_acquisition_with_optimize_acqf_discrete_picks_what_suggest_picks(t
     assert got == [tuple(s.recipe[c] for c in RECIPE_COLUMNS) for s in out]
     np.testing.assert_allclose(values.numpy(), [s.acquisition_value for s in out], rtol=1e-6)
     assert acqf.X_pending is None  # optimize_acqf_discrete restored it
+    # a q-batch is scored jointly: its gain is the sum of the sequential (pending) gains
+    idx = acqf.indices(X)
+    gains = np.exp(values.numpy()[:2] - log_pf[idx[:2]])
+    joint = float(acqf(X[None, :2]))
+    assert joint == pytest.approx(np.log(gains.sum()) + log_pf[idx[:2]].sum(), rel=1e-6)
     with pytest.raises(ValueError, match="candidates"):
         acqf(torch.full((1, 1, 3), 0.123, dtype=torch.double))
