@@ -15,6 +15,7 @@ from typing import Any
 
 __all__ = [
     "STRATEGIES",
+    "AcquisitionSurrogate",
     "GPSurrogate",
     "Prediction",
     "SobolSurrogate",
@@ -27,6 +28,7 @@ __all__ = [
 
 _WHERE = {
     "STRATEGIES": "surrogate.base",
+    "AcquisitionSurrogate": "surrogate.base",
     "Prediction": "surrogate.base",
     "Surrogate": "surrogate.base",
     "GPSurrogate": "surrogate.strategies",

@@ -21,7 +21,7 @@ Recipes enter the models normalized to the unit cube by the bounds of the recipe
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol, Self
+from typing import TYPE_CHECKING, Any, Protocol, Self, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -31,10 +31,14 @@ from physics.jsonsafe import finite_or_none
 from physics.schema import DEFAULT_DWELL_H, OBJECTIVES, RECIPE_COLUMNS, RecipeSpace
 from physics.table import empty_table, validate_table
 
+if TYPE_CHECKING:  # torch stays out of ``import surrogate.base``
+    from botorch.models.model import Model
+
 __all__ = [
     "DEFAULT_BOUNDS",
     "NOISE_COLUMNS",
     "STRATEGIES",
+    "AcquisitionSurrogate",
     "Prediction",
     "Surrogate",
     "backtransform",
@@ -219,4 +223,32 @@ class Surrogate(Protocol):
 
     def predict(self, recipes: pd.DataFrame | np.ndarray) -> Prediction:
         """Posterior at recipes (a frame with recipe columns, or an (n, 3) array)."""
+        ...
+
+
+@runtime_checkable
+class AcquisitionSurrogate(Surrogate, Protocol):
+    """What the acquisition (:mod:`design.acquisition.batch`) needs of a surrogate.
+
+    Nothing else of a surrogate is read by the acquisition: any object with these methods
+    (``isinstance(obj, AcquisitionSurrogate)`` checks that they exist) can propose batches.
+    """
+
+    def encode(self, recipes: pd.DataFrame | np.ndarray) -> np.ndarray:
+        """Recipes (a frame with recipe columns, or (n, 3)) -> model inputs (n, d)."""
+        ...
+
+    def p_feasible(self, Xn: np.ndarray) -> np.ndarray:
+        """(n,) probability that the recipe does not crack, at encoded recipes (n, d)."""
+        ...
+
+    def posterior_model(self) -> Model | None:
+        """The fitted posterior over the objectives, or None when there is none yet.
+
+        A BoTorch ``Model`` with one output per objective of :data:`OBJECTIVES`, in that
+        order and in model space (``log sigma``, ``log CCD``, ``logit t_e``), on encoded
+        recipes; ``posterior(X)`` is a ``GPyTorchPosterior`` (joint Gaussian, latent: no
+        measurement noise) whose marginals are :meth:`predict`'s ``latent_mean`` and
+        ``latent_sd``; ``output_indices=[k]`` gives objective ``k`` alone.
+        """
         ...

@@ -61,6 +61,7 @@ LINEARIZED: tuple[str, ...] = tuple(
 PRIOR_SD_Z = 0.1
 _STEP = 1e-5
 _CACHE = 8
+_ROW_CACHE = 200_000
 
 
 class LinearizedPhysics:
@@ -96,6 +97,7 @@ class LinearizedPhysics:
         self.z_ref = self.to_z(self.reference)
         self.bounds = np.asarray(bounds, float)
         self._cache: OrderedDict[bytes, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._rows: dict[bytes, tuple[float, np.ndarray]] = {}
 
     def to_z(self, params: ProcessParameters) -> np.ndarray:
         """Parameters -> (m,) unit-range coordinates ``z``."""
@@ -122,13 +124,40 @@ class LinearizedPhysics:
         return LinearizedPhysics(params, self.name, self.bounds, reference, self.names)
 
     def value_and_jacobian(self, xn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """At normalized recipes (n, 3): ``phys(x; z*)`` (n,) and ``J(x)`` (n, m)."""
+        """At normalized recipes (n, 3): ``phys(x; z*)`` (n,) and ``J(x)`` (n, m).
+
+        Remembered per array (the last few) and per recipe: only recipes not met before
+        run the process model (a posterior at candidates plus a few new points reuses
+        the candidates' features).
+        """
         xn = np.ascontiguousarray(xn, dtype=float)
         key = xn.tobytes()
         hit = self._cache.get(key)
         if hit is not None:
             self._cache.move_to_end(key)
             return hit
+        if len(xn) == 0:
+            return self._evaluate(xn)
+        uniq, inverse = np.unique(xn, axis=0, return_inverse=True)
+        keys = [r.tobytes() for r in uniq]
+        new = [j for j, k in enumerate(keys) if k not in self._rows]
+        if new:
+            if len(self._rows) + len(new) > _ROW_CACHE:
+                self._rows.clear()
+            f_new, jac_new = self._evaluate(uniq[new])
+            for j, f, jac in zip(new, f_new, jac_new, strict=True):
+                self._rows[keys[j]] = (f, jac)
+        inverse = inverse.reshape(-1)
+        f_u = np.array([self._rows[k][0] for k in keys])
+        jac_u = np.stack([self._rows[k][1] for k in keys]).reshape(len(keys), len(self.names))
+        result = (f_u[inverse], jac_u[inverse])
+        self._cache[key] = result
+        if len(self._cache) > _CACHE:
+            self._cache.popitem(last=False)
+        return result
+
+    def _evaluate(self, xn: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The process model at normalized recipes (n, 3): value (n,), Jacobian (n, m)."""
         raw = xn * (self.bounds[1] - self.bounds[0]) + self.bounds[0]
         m = len(self.names)
         values = self.from_z(np.vstack([self.z_star, self.z_star + _STEP * np.eye(m)]))
@@ -137,11 +166,7 @@ class LinearizedPhysics:
             out = ProcessModel(batch).predict(raw[:, 0], raw[:, 1], raw[:, 2])[self.name]
             f = np.broadcast_to(to_model_space(self.name, np.asarray(out, float)), (m + 1, len(xn)))
         jac = ((f[1:] - f[0]) / _STEP).T
-        result = (np.array(f[0]), np.where(np.isfinite(jac), jac, 0.0))
-        self._cache[key] = result
-        if len(self._cache) > _CACHE:
-            self._cache.popitem(last=False)
-        return result
+        return np.array(f[0]), np.where(np.isfinite(jac), jac, 0.0)
 
     def mean(self, xn: np.ndarray) -> np.ndarray:
         """``phys(x; z*) + J(x) (z_lit - z*)`` at normalized recipes (n, 3) -> (n,)."""

@@ -11,8 +11,13 @@ and each candidate from its exact conditional given them,
 with a fixed standard normal per candidate (common random numbers). A recipe picked for
 the batch joins the conditioning set ``C`` with the value it had in each sample, so later
 candidates are scored given the pending ones, exactly as ``X_pending`` does in BoTorch.
-Only the cross-covariances to ``C`` and the candidates' variances are computed: no
-candidate-by-candidate covariance matrix (O(n_c n_C) instead of O(n_c^3)).
+
+The means and covariance blocks come from one call per objective of the surrogate's
+``posterior_model().posterior(X, output_indices=[k])`` (the
+:class:`surrogate.base.AcquisitionSurrogate` protocol) at incumbents and candidates
+(candidates in chunks, each with the incumbents) and, for each pick, a batch of
+two-point posteriors (candidate, pick): nothing of the model's internals is read, and no
+n_c x n_c covariance is formed.
 """
 
 from __future__ import annotations
@@ -26,125 +31,56 @@ from botorch.sampling.qmc import NormalQMCEngine
 from physics.schema import MAXIMIZE, OBJECTIVES
 from surrogate.errors import ModelError
 from surrogate.gp_models import DTYPE
-from surrogate.stacking import StackedGP
 
-__all__ = ["ConditionalSampler", "GPPosteriorParts", "MixtureParts", "posterior_parts"]
+__all__ = ["ConditionalSampler", "posterior_blocks"]
 
 _MAX_SOBOL_DIM = 21201
-_JITTER = 1e-8
 
 
-class GPPosteriorParts:
-    """Posterior mean and covariance blocks of one fitted SingleTaskGP (model space).
+def posterior_blocks(model: Any, XC: torch.Tensor, Xc: torch.Tensor) -> tuple[Any, ...]:
+    """The posterior blocks the sampler needs, for each objective of ``model``.
 
-    Undoes a ``Standardize`` outcome transform when the model has one.
+    One ``posterior`` call per objective at incumbents and candidates together; its
+    covariance is read lazily (``lazy_covariance_matrix``): the incumbents' joint block,
+    the candidate-incumbent block and the candidates' variances, never the n_c x n_c
+    block of the candidates.
+
+    Args:
+        model: a BoTorch model with one output per objective (model space), as returned
+            by ``posterior_model()`` of an :class:`surrogate.base.AcquisitionSurrogate`.
+        XC: (n_C, d) encoded incumbents.
+        Xc: (n_c, d) encoded candidates.
+
+    Returns:
+        ``mu_C`` (k, n_C), ``S_CC`` (k, n_C, n_C), ``mu_c`` (k, n_c), ``S_cC`` (k, n_c, n_C),
+        ``var_c`` (k, n_c), and the lazy covariances (one per objective, over
+        ``[XC; Xc]``) for later columns.
     """
-
-    def __init__(self, model: Any) -> None:
-        self.model = model
-        X = model.train_inputs[0]
-        y = model.train_targets
-        noise = model.likelihood.noise.reshape(-1)
-        with torch.no_grad():
-            K = model.covar_module(X, X).to_dense()
-            K = K + torch.diag_embed(noise.expand(X.shape[0]))
-            self.L = torch.linalg.cholesky(K + _JITTER * torch.eye(len(K), dtype=K.dtype))
-            resid = (y - model.mean_module(X)).unsqueeze(-1)
-            self.alpha = torch.cholesky_solve(resid, self.L).squeeze(-1)
-        self.X = X
-        tf = getattr(model, "outcome_transform", None)
-        self.shift = float(tf.means.reshape(-1)[0]) if tf is not None else 0.0
-        self.scale = float(tf.stdvs.reshape(-1)[0]) if tf is not None else 1.0
-
-    def mean(self, Xq: torch.Tensor) -> torch.Tensor:
-        with torch.no_grad():
-            m = (
-                self.model.mean_module(Xq)
-                + self.model.covar_module(Xq, self.X).to_dense() @ self.alpha
-            )
-        return self.shift + self.scale * m
-
-    def _v(self, Xq: torch.Tensor) -> torch.Tensor:
-        k = self.model.covar_module(self.X, Xq).to_dense()
-        return torch.linalg.solve_triangular(self.L, k, upper=False)
-
-    def cov(self, A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
-        """Posterior covariance block (len(A), len(B))."""
-        with torch.no_grad():
-            c = self.model.covar_module(A, B).to_dense() - self._v(A).T @ self._v(B)
-        return self.scale**2 * c
-
-    def var(self, A: torch.Tensor) -> torch.Tensor:
-        """Posterior variances (len(A),)."""
-        with torch.no_grad():
-            prior = self.model.covar_module(A, A, diag=True)
-            v = self._v(A)
-            out = (prior - (v**2).sum(0)).clamp_min(1e-12)
-        return self.scale**2 * out
-
-
-class MixtureParts:
-    """Posterior mean and covariance blocks of a :class:`surrogate.stacking.StackedGP`.
-
-    ``M = w m1 + (1 - w) m0``, ``C(A, B) = w C1 + (1 - w) C0 + w (1 - w) d(A) d(B)^T``
-    with ``d = m1 - m0``.
-    """
-
-    def __init__(self, model: StackedGP) -> None:
-        self.w = model.weight
-        self.p1 = GPPosteriorParts(model.physics)
-        self.p0 = GPPosteriorParts(model.plain)
-        self._means: dict[bytes, tuple[torch.Tensor, torch.Tensor]] = {}
-
-    def _both(self, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(m1, m0) at X, remembered for the sampler's few input sets (candidates, incumbents)."""
-        key = X.detach().contiguous().numpy().tobytes() + bytes(str(tuple(X.shape)), "ascii")
-        if key not in self._means:
-            if len(self._means) > 8:
-                self._means.clear()
-            self._means[key] = (self.p1.mean(X), self.p0.mean(X))
-        return self._means[key]
-
-    def _d(self, X: torch.Tensor) -> torch.Tensor:
-        m1, m0 = self._both(X)
-        return m1 - m0
-
-    def mean(self, Xq: torch.Tensor) -> torch.Tensor:
-        if self.w >= 1.0:
-            return self.p1.mean(Xq)
-        m1, m0 = self._both(Xq)
-        return self.w * m1 + (1 - self.w) * m0
-
-    def cov(self, A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
-        """Posterior covariance block (len(A), len(B))."""
-        w = self.w
-        if w >= 1.0:
-            return self.p1.cov(A, B)
-        mix = w * self.p1.cov(A, B) + (1 - w) * self.p0.cov(A, B)
-        return mix + w * (1 - w) * self._d(A)[:, None] * self._d(B)[None, :]
-
-    def var(self, A: torch.Tensor) -> torch.Tensor:
-        """Posterior variances (len(A),)."""
-        w = self.w
-        if w >= 1.0:
-            return self.p1.var(A)
-        return w * self.p1.var(A) + (1 - w) * self.p0.var(A) + w * (1 - w) * self._d(A) ** 2
-
-
-def posterior_parts(model: Any) -> GPPosteriorParts | MixtureParts:
-    """The posterior blocks of a fitted single-output model (SingleTaskGP or StackedGP)."""
-    if isinstance(model, StackedGP):
-        return MixtureParts(model)
-    return GPPosteriorParts(model)
+    n_C = len(XC)
+    X = torch.cat([XC, Xc])
+    out: list[list[Any]] = [[], [], [], [], [], []]
+    with torch.no_grad():
+        for k in range(len(OBJECTIVES)):
+            post = model.posterior(X, output_indices=[k])
+            lazy = post.distribution.lazy_covariance_matrix
+            mean = post.mean.reshape(-1)
+            out[0].append(mean[:n_C])
+            out[1].append(lazy[:n_C, :n_C].to_dense())
+            out[2].append(mean[n_C:])
+            out[3].append(lazy[n_C:, :n_C].to_dense())
+            out[4].append(lazy.diagonal(dim1=-2, dim2=-1)[n_C:])
+            out[5].append(lazy)
+    return (*(torch.stack(o) for o in out[:5]), out[5])
 
 
 class ConditionalSampler:
     """Joint samples at incumbents; conditional samples at candidates (maximization form).
 
     Args:
-        surrogate: a fitted GP surrogate (``models_``: objective -> SingleTaskGP).
-        X_inc: (n_i, d) normalized incumbents (measured ok and pending recipes).
-        X_cand: (n_c, d) normalized candidates.
+        model: the surrogate's ``posterior_model()``: one output per objective of
+            :data:`OBJECTIVES`, model space, on encoded recipes.
+        X_inc: (n_i, d) encoded incumbents (measured ok and pending recipes).
+        X_cand: (n_c, d) encoded candidates.
         n_samples: number of MC samples S.
         seed: seed of the quasi-random base samples.
 
@@ -156,20 +92,25 @@ class ConditionalSampler:
 
     def __init__(
         self,
-        surrogate: Any,
+        model: Any,
         X_inc: np.ndarray,
         X_cand: np.ndarray,
         n_samples: int = 128,
         seed: int = 0,
     ) -> None:
-        models = getattr(surrogate, "models_", None)
-        if not models or any(models.get(n) is None for n in OBJECTIVES):
-            raise ModelError("sampling needs a fitted GP surrogate with a model per objective")
-        self.parts = [posterior_parts(models[n]) for n in OBJECTIVES]
+        if model is None or getattr(model, "num_outputs", None) != len(OBJECTIVES):
+            raise ModelError(
+                f"sampling needs a fitted posterior model with {len(OBJECTIVES)} outputs"
+            )
         self.sign = torch.tensor([1.0 if MAXIMIZE[n] else -1.0 for n in OBJECTIVES], dtype=DTYPE)
-        self.XC = torch.as_tensor(X_inc, dtype=DTYPE).reshape(-1, X_cand.shape[-1])
-        self.Xc = torch.as_tensor(X_cand, dtype=DTYPE)
-        n_i, n_c, k = len(self.XC), len(self.Xc), len(OBJECTIVES)
+        Xc = torch.as_tensor(np.asarray(X_cand, float), dtype=DTYPE)
+        XC = torch.as_tensor(np.asarray(X_inc, float), dtype=DTYPE).reshape(-1, Xc.shape[-1])
+        n_i, n_c, k = len(XC), len(Xc), len(OBJECTIVES)
+        self.n_i0 = n_i
+        self.mu_C, self.S_CC, self.mu_c, self.S_cC, var_c, self.lazy = posterior_blocks(
+            model, XC, Xc
+        )
+        self.var_c = var_c.clamp_min(1e-12)
         dim = k * (n_i + n_c)
         if dim <= _MAX_SOBOL_DIM:
             drawn = NormalQMCEngine(d=dim, seed=seed).draw(n_samples, dtype=DTYPE)
@@ -182,11 +123,6 @@ class ConditionalSampler:
             )
         base = base.reshape(n_samples, k, n_i + n_c)
         self.z_c = base[:, :, n_i:]
-        self.mu_C = torch.stack([p.mean(self.XC) for p in self.parts])  # (k, n_C)
-        self.mu_c = torch.stack([p.mean(self.Xc) for p in self.parts])  # (k, n_c)
-        self.var_c = torch.stack([p.var(self.Xc) for p in self.parts])
-        self.S_CC = torch.stack([p.cov(self.XC, self.XC) for p in self.parts])  # (k, nC, nC)
-        self.S_cC = torch.stack([p.cov(self.Xc, self.XC) for p in self.parts])  # (k, nc, nC)
         if n_i:
             L = torch.linalg.cholesky(self.S_CC + _jitter(self.S_CC))
             self.Y_C = self.mu_C[None] + torch.einsum("kij,skj->ski", L, base[:, :, :n_i])
@@ -223,17 +159,17 @@ class ConditionalSampler:
     def add(self, i: int) -> None:
         """Condition on candidate ``i`` taking its current sampled values (a pending pick)."""
         y_i = self.candidates(np.array([i])).transpose(-1, -2) * self.sign[:, None]  # (S,k,1)
-        x_i = self.Xc[i : i + 1]
-        s_ci = torch.stack([p.cov(self.Xc, x_i) for p in self.parts])  # (k, nc, 1)
-        s_Ci = torch.stack([p.cov(self.XC, x_i) for p in self.parts])  # (k, nC, 1)
-        s_ii = torch.stack([p.var(x_i) for p in self.parts])[..., None]  # (k, 1, 1)
+        j = self.n_i0 + i
+        with torch.no_grad():  # (k, nc, 1)
+            s_ci = torch.stack([c[self.n_i0 :, j : j + 1].to_dense() for c in self.lazy])
+        s_Ci = self.S_cC[:, i, :, None]  # (k, nC, 1)
+        s_ii = self.var_c[:, i].reshape(-1, 1, 1)  # (k, 1, 1)
         self.S_CC = torch.cat(
             [torch.cat([self.S_CC, s_Ci], -1), torch.cat([s_Ci.transpose(-1, -2), s_ii], -1)], -2
         )
         self.S_cC = torch.cat([self.S_cC, s_ci], -1)
         self.mu_C = torch.cat([self.mu_C, self.mu_c[:, i : i + 1]], -1)
         self.Y_C = torch.cat([self.Y_C, y_i], -1)
-        self.XC = torch.cat([self.XC, x_i])
         self._condition()
 
 

@@ -25,6 +25,7 @@ the models' disagreement: where they differ, the interval widens).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,7 @@ import torch
 from botorch.models.model import Model
 from botorch.posteriors.gpytorch import GPyTorchPosterior
 from gpytorch.distributions import MultivariateNormal
+from linear_operator.operators import RootLinearOperator
 from scipy.stats import beta, norm
 
 from surrogate.errors import ModelError
@@ -142,10 +144,16 @@ class StackedGP(Model):
         if not (isinstance(p1, GPyTorchPosterior) and isinstance(p0, GPyTorchPosterior)):
             raise ModelError("StackedGP needs two GPyTorch models (Gaussian posteriors)")
         m1, m0 = p1.mean.squeeze(-1), p0.mean.squeeze(-1)
-        c1 = p1.distribution.covariance_matrix
-        c0 = p0.distribution.covariance_matrix
-        d = (m1 - m0).unsqueeze(-1)
-        cov = w * c1 + (1 - w) * c0 + w * (1 - w) * (d @ d.transpose(-1, -2))
+        # kept lazy: a caller may need only some blocks (or the diagonal) of a large one
+        c1 = p1.distribution.lazy_covariance_matrix
+        c0 = p0.distribution.lazy_covariance_matrix
+        if w >= 1.0:
+            cov = c1
+        elif w <= 0.0:
+            cov = c0
+        else:
+            d = (m1 - m0).unsqueeze(-1)
+            cov = c1 * w + c0 * (1 - w) + RootLinearOperator(d * math.sqrt(w * (1 - w)))
         mvn = MultivariateNormal(w * m1 + (1 - w) * m0, cov)
         post = GPyTorchPosterior(mvn)
         return post if posterior_transform is None else posterior_transform(post)

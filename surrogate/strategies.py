@@ -60,6 +60,7 @@ from surrogate.gp_models import (
     small_sample_factor,
 )
 from surrogate.physics_kernel import LinearizedPhysics, PhysicsFeatureKernel, relinearized
+from surrogate.posterior import ObjectivesModel
 from surrogate.stacking import StackedGP, stacking_weight
 from surrogate.trust import ObjectiveTrust, PhysicsTrust
 
@@ -250,6 +251,19 @@ class GPSurrogate:
         """Probability of feasibility at normalized recipes (n, 3)."""
         self._check_fitted()
         return self.feasibility_.predict_proba(Xn, self._prior_logit(Xn))
+
+    def posterior_model(self) -> Any:
+        """The objectives' posterior as one BoTorch model (:class:`ObjectivesModel`), or None.
+
+        None when an objective has no model (the gp strategy before any ok row).
+
+        Raises:
+            ModelError: called before ``fit``.
+        """
+        self._check_fitted()
+        if any(self.models_.get(n) is None for n in OBJECTIVES):
+            return None
+        return ObjectivesModel([self.models_[n] for n in OBJECTIVES])
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "models_"):
