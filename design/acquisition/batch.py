@@ -78,6 +78,7 @@ from design.acquisition.thresholds import (
     DEFAULT_SIGMA_MODE_THRESHOLDS,
     DEFAULT_THRESHOLDS,
     TEMPERATURE_THRESHOLD,
+    check_temperature_objective,
     check_thresholds,
 )
 from physics.errors import ConfigError
@@ -802,14 +803,7 @@ def suggest(
             f"unknown objective {objective!r}; choose one of: {', '.join(OBJECTIVE_MODES)}"
         )
     thresholds = check_thresholds(thresholds)
-    if minimize_temperature and objective != "multi":
-        raise ConfigError(
-            "--minimize-temperature needs the multi-objective mode (objective 'multi')"
-        )
-    if TEMPERATURE_THRESHOLD in thresholds and not minimize_temperature:
-        raise ConfigError(
-            f"threshold {TEMPERATURE_THRESHOLD} applies only with --minimize-temperature"
-        )
+    check_temperature_objective(thresholds, minimize_temperature, objective)
     t_ref = reference_temperature_c(space, thresholds) if minimize_temperature else None
     table = empty_table() if table is None else table
     if surrogate is None:

@@ -36,6 +36,7 @@ __all__ = [
     "DEFAULT_THRESHOLDS",
     "TEMPERATURE_THRESHOLD",
     "THRESHOLD_NAMES",
+    "check_temperature_objective",
     "check_thresholds",
     "parse_thresholds",
     "valid_thresholds_text",
@@ -137,3 +138,22 @@ def parse_thresholds(items: Iterable[str] | None) -> dict[str, float]:
             raise ConfigError(f"--threshold {name} is given twice; give each threshold once")
         out[name] = _check_one(name, value.strip(), item.strip())
     return out
+
+
+def check_temperature_objective(
+    thresholds: Mapping[str, float], minimize_temperature: bool, objective: str = "multi"
+) -> None:
+    """The temperature objective's rules: multi-objective mode only, and a
+    ``sinter_temperature_c`` threshold only with it.
+
+    Raises:
+        ConfigError: either rule broken (one line naming the option).
+    """
+    if minimize_temperature and objective != "multi":
+        raise ConfigError(
+            "--minimize-temperature needs the multi-objective mode (objective 'multi')"
+        )
+    if TEMPERATURE_THRESHOLD in thresholds and not minimize_temperature:
+        raise ConfigError(
+            f"threshold {TEMPERATURE_THRESHOLD} applies only with --minimize-temperature"
+        )

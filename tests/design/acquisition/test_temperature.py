@@ -68,7 +68,8 @@ def test_slab_hvi_monte_carlo_on_continuous_fronts():
     Y = rng.uniform(0.2, 1.1, (1, 5, 3))
     T_c = rng.uniform(0, 1, 5)
     ref, t_ref = torch.zeros(3, dtype=torch.double), 1.0
-    got = _hvi4(torch.tensor(Y), torch.tensor(T_c), _slabs(torch.tensor(F), torch.tensor(T_f), ref, t_ref), ref, t_ref)
+    slabs = _slabs(torch.tensor(F), torch.tensor(T_f), ref, t_ref)
+    got = _hvi4(torch.tensor(Y), torch.tensor(T_c), slabs, ref, t_ref)
     U = rng.uniform(0, 1.1, (200_000, 4))
     U[:, 3] = rng.uniform(0, t_ref, len(U))
 
@@ -150,11 +151,13 @@ def test_suggest_prefers_the_cooler_recipe_when_predictions_are_equal(seed):
     assert out[0].recipe["sinter_temperature_c"] <= temps.min() + 0.2 * np.ptp(temps)
 
 
-def test_temperature_options_are_checked(tmp_path):
+def test_temperature_options_are_checked():
     table = simulated_table(8, seed=3)
     with pytest.raises(ConfigError, match="only with --minimize-temperature"):
         suggest(table, strategy="gp", thresholds={"sinter_temperature_c": 1200.0})
     with pytest.raises(ConfigError, match="multi-objective"):
         suggest(table, strategy="gp", objective="sigma", minimize_temperature=True)
     with pytest.raises(ConfigError, match="> 0 degC"):
-        suggest(table, strategy="gp", thresholds={"sinter_temperature_c": -5}, minimize_temperature=True)
+        suggest(
+            table, strategy="gp", thresholds={"sinter_temperature_c": -5}, minimize_temperature=True
+        )
