@@ -343,13 +343,39 @@ def _hvi4(
     starts = [t for t, _ in slabs] + [t_ref]
     below = torch.clamp(starts[0] - T, min=0.0).to(Y.dtype)
     out = (Y - ref).clamp_min(0).prod(-1) * below
+    # a candidate that improves nothing over front_k (in every sample) improves nothing over
+    # the larger fronts of the warmer slabs either: it leaves the loop
+    alive = (Y > ref).all(-1).any(0) & (T < t_ref)
     for k, (t_k, front) in enumerate(slabs):
         top = starts[k + 1]
-        sel = torch.nonzero(T < top).flatten()
+        sel = torch.nonzero(alive & (T < top)).flatten()
         if len(sel) == 0:
             continue
         width = (top - torch.clamp(T[sel], min=t_k)).to(Y.dtype)
-        out[:, sel] += _hvi(Y[:, sel], front, ref) * width
+        hvi = _hvi(Y[:, sel], front, ref)
+        out[:, sel] += hvi * width
+        alive[sel[(hvi <= 0).all(0)]] = False
+    return out
+
+
+def _hvi4_bound(
+    Y: torch.Tensor, T: torch.Tensor, slabs: Slabs, ref: torch.Tensor, t_ref: float
+) -> torch.Tensor:
+    """An upper bound of :func:`_hvi4` at the cost of one 3-D improvement per candidate:
+    ``(t_ref - T) HVI3(y | front at T)`` (the fronts only grow with the temperature, so the
+    3-D improvement at ``T`` bounds it at every warmer ``t``).
+
+    Returns:
+        (S, c) bounds (0 at or above ``t_ref``).
+    """
+    starts = [t for t, _ in slabs] + [t_ref]
+    width = torch.clamp(t_ref - T, min=0.0).to(Y.dtype)
+    out = (Y - ref).clamp_min(0).prod(-1) * width * (T < starts[0])
+    alive = (Y > ref).all(-1).any(0)
+    for k, (t_k, front) in enumerate(slabs):
+        sel = torch.nonzero(alive & (T >= t_k) & (T < starts[k + 1])).flatten()
+        if len(sel):
+            out[:, sel] = _hvi(Y[:, sel], front, ref) * width[sel]
     return out
 
 
@@ -389,6 +415,11 @@ class _Scorer:
         for i, level in self.limits.items():
             ok &= Y[..., i] >= level
         return ok
+
+    def bound(self, Y: torch.Tensor, T: torch.Tensor) -> torch.Tensor:
+        """(S, c, 3), (c,) -> (c,) an upper bound of the 4-D expected improvement."""
+        assert self.t_ref is not None
+        return _hvi4_bound(Y, T, self.slabs, self.ref, self.t_ref).mean(0)
 
     def __call__(self, Y: torch.Tensor, T: torch.Tensor | None = None) -> torch.Tensor:
         """Y: (S, c, 3) (T: (c,) temperatures in 4-D mode) -> (c,) expected improvement."""
@@ -528,13 +559,24 @@ class GridAcquisition(AcquisitionFunction):
                 ]
                 or [np.zeros(0)]
             )
+        return self._by_temperature(idx, self.scorer)
+
+    def upper_bounds(self, idx: np.ndarray) -> np.ndarray | None:
+        """Upper bounds of :meth:`gains` (4-D mode; ``None`` in 3-D mode, where the greedy
+        scores every candidate exactly first)."""
+        if self._T_c is None:
+            return None
+        return self._by_temperature(idx, self.scorer.bound)
+
+    def _by_temperature(self, idx: np.ndarray, score: Any) -> np.ndarray:
+        assert self._T_c is not None
         if self._scored is not self.sampler.Y_C:  # the slabs change only with the incumbents
             T_inc = torch.tensor(self._T_inc, dtype=_DTYPE)
             self.scorer.set_incumbents(self.sampler.incumbents, T_inc)
             self._scored = self.sampler.Y_C
         return np.concatenate(
             [
-                self.scorer(
+                score(
                     self.sampler.candidates(idx[i : i + _CHUNK]), self._T_c[idx[i : i + _CHUNK]]
                 ).numpy()
                 for i in range(0, len(idx), _CHUNK)
@@ -624,7 +666,8 @@ def _greedy(acqf: GridAcquisition, batch_size: int) -> tuple[list[int], list[flo
     ``X_pending``), faster: the first step scores every candidate; later steps are lazy (as
     in lazy greedy for submodular functions: a candidate's gain can only shrink as pending
     points are added): candidates are re-scored in blocks by decreasing stale score until
-    the best re-scored one beats every stale score left.
+    the best re-scored one beats every stale score left. When the acquisition offers cheap
+    upper bounds (``upper_bounds``: the 4-D mode), the first step is lazy too, from them.
     """
     log_pf, tiebreak = acqf.log_pf, acqf.tiebreak
     n = len(log_pf)
@@ -636,13 +679,20 @@ def _greedy(acqf: GridAcquisition, batch_size: int) -> tuple[list[int], list[flo
         with np.errstate(divide="ignore"):
             upper[idx] = np.log(np.clip(acqf.gains(idx), 0, None)) + log_pf[idx]
 
-    rescore(np.flatnonzero(np.isfinite(log_pf)))
+    first = np.flatnonzero(np.isfinite(log_pf))
+    bounds = getattr(acqf, "upper_bounds", None)
+    ub = None if bounds is None else bounds(first)
+    if ub is None:
+        rescore(first)
+    else:
+        with np.errstate(divide="ignore"):
+            upper[first] = np.log(np.clip(ub, 0, None)) + log_pf[first]
     for step in range(batch_size):
         avail = np.isfinite(log_pf)
         avail[chosen] = False
         if not avail.any():
             break
-        if step > 0:
+        if step > 0 or ub is not None:
             stale = avail & np.isfinite(upper)
             while stale.any():
                 order = np.flatnonzero(stale)[np.argsort(-upper[stale], kind="stable")]

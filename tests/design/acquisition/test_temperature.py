@@ -12,6 +12,7 @@ import torch
 
 from design.acquisition.batch import (
     _hvi4,
+    _hvi4_bound,
     _slabs,
     hypervolume,
     hypervolume_4d,
@@ -161,3 +162,31 @@ def test_temperature_options_are_checked():
         suggest(
             table, strategy="gp", thresholds={"sinter_temperature_c": -5}, minimize_temperature=True
         )
+
+
+def test_lazy_first_step_from_bounds_picks_what_exhaustive_scoring_picks(monkeypatch):
+    """The 4-D greedy starts from cheap upper bounds: the same batch as scoring every
+    candidate exactly first."""
+    from design.acquisition import batch
+
+    table = simulated_table(14, landscape="shifted-optimum", seed=9)
+    lazy = suggest(table, batch_size=3, strategy="gp", seed=4, minimize_temperature=True)
+    monkeypatch.setattr(batch.GridAcquisition, "upper_bounds", lambda self, idx: None)
+    full = suggest(table, batch_size=3, strategy="gp", seed=4, minimize_temperature=True)
+    assert [s.recipe for s in lazy] == [s.recipe for s in full]
+    assert [s.acquisition_value for s in lazy] == pytest.approx(
+        [s.acquisition_value for s in full], rel=1e-9
+    )
+
+
+def test_bound_is_above_the_exact_improvement():
+    rng = np.random.default_rng(3)
+    F = torch.tensor(rng.uniform(0, 1, (4, 7, 3)))
+    T_f = torch.tensor(rng.choice([900.0, 1000.0, 1100.0, 1200.0], 7))
+    Y = torch.tensor(rng.uniform(0, 1.2, (4, 50, 3)))
+    T_c = torch.tensor(rng.choice(np.arange(900.0, 1320.0, 10.0), 50))
+    ref = torch.zeros(3, dtype=torch.double)
+    slabs = _slabs(F, T_f, ref, 1310.0)
+    exact = _hvi4(Y, T_c, slabs, ref, 1310.0)
+    bound = _hvi4_bound(Y, T_c, slabs, ref, 1310.0)
+    assert (bound >= exact - 1e-12).all() and (bound > exact + 1e-6).any()
