@@ -28,6 +28,16 @@ with ``p_feasible < MIN_P_FEASIBLE`` are dropped while enough others remain.
 are then made by an optimistic tie-break, the worst margin of ``mean + 2 sd`` over the
 reference point).
 
+Temperature as a fourth objective (``minimize_temperature``): a recipe's sintering
+temperature is known exactly, so the 4-D hypervolume improvement of a candidate ``(y, T)``
+decomposes into temperature slabs, ``sum_k |[t_k, t_{k+1}) & [T, T_ref)| HVI3(y | front of
+the incumbents with temperature <= t_k)`` (:func:`_slabs`, :func:`_hvi4`, each slab by the
+exact :func:`_hvi`), with ``T_ref`` the threshold ``sinter_temperature_c`` or the space's top
+plus one grid step (:func:`reference_temperature_c`); the greedy's first step starts lazily
+from the bound ``(T_ref - T) HVI3(y | front at T)`` (:func:`_hvi4_bound`).
+:func:`hypervolume_4d` is the matching dominated hypervolume of measured rows. Off, nothing
+of the 3-D path changes.
+
 The same acquisition is a BoTorch ``AcquisitionFunction``, :class:`GridAcquisition`
 (``forward(X)`` on batch x q x d candidates, ``set_X_pending``): with
 ``optimize_acqf_discrete(acqf, q, choices=...)`` it picks the same batch as :func:`suggest`
@@ -487,9 +497,8 @@ class GridAcquisition(AcquisitionFunction):
     ) -> None:
         super().__init__(model)
         thresholds = check_thresholds(thresholds)
-        if temperature_ref_c is not None and (
-            objective != "multi" or baseline_temperature_c is None or candidate_temperature_c is None
-        ):
+        no_temperatures = baseline_temperature_c is None or candidate_temperature_c is None
+        if temperature_ref_c is not None and (objective != "multi" or no_temperatures):
             raise ConfigError(
                 "minimizing the temperature needs objective 'multi' and the recipes' temperatures"
             )
