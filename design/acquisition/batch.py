@@ -28,6 +28,16 @@ with ``p_feasible < MIN_P_FEASIBLE`` are dropped while enough others remain.
 are then made by an optimistic tie-break, the worst margin of ``mean + 2 sd`` over the
 reference point).
 
+Temperature as a fourth objective (``minimize_temperature``): a recipe's sintering
+temperature is known exactly, so the 4-D hypervolume improvement of a candidate ``(y, T)``
+decomposes into temperature slabs, ``sum_k |[t_k, t_{k+1}) & [T, T_ref)| HVI3(y | front of
+the incumbents with temperature <= t_k)`` (:func:`_slabs`, :func:`_hvi4`, each slab by the
+exact :func:`_hvi`), with ``T_ref`` the threshold ``sinter_temperature_c`` or the space's top
+plus one grid step (:func:`reference_temperature_c`); the greedy's first step starts lazily
+from the bound ``(T_ref - T) HVI3(y | front at T)`` (:func:`_hvi4_bound`).
+:func:`hypervolume_4d` is the matching dominated hypervolume of measured rows. Off, nothing
+of the 3-D path changes.
+
 The same acquisition is a BoTorch ``AcquisitionFunction``, :class:`GridAcquisition`
 (``forward(X)`` on batch x q x d candidates, ``set_X_pending``): with
 ``optimize_acqf_discrete(acqf, q, choices=...)`` it picks the same batch as :func:`suggest`
@@ -77,6 +87,8 @@ from scipy.stats import qmc
 from design.acquisition.thresholds import (
     DEFAULT_SIGMA_MODE_THRESHOLDS,
     DEFAULT_THRESHOLDS,
+    TEMPERATURE_THRESHOLD,
+    check_temperature_objective,
     check_thresholds,
 )
 from physics.errors import ConfigError
@@ -93,7 +105,9 @@ __all__ = [
     "GridAcquisition",
     "Suggestion",
     "hypervolume",
+    "hypervolume_4d",
     "reference_point",
+    "reference_temperature_c",
     "suggest",
 ]
 
@@ -165,6 +179,69 @@ def hypervolume(table: pd.DataFrame, thresholds: dict[str, float] | None = None)
     return float(Hypervolume(ref).compute(Y[is_non_dominated(Y)]))
 
 
+def reference_temperature_c(
+    space: RecipeSpace | None = None, thresholds: dict[str, float] | None = None
+) -> float:
+    """Reference sintering temperature (degC) of the 4-D hypervolume (temperature minimized).
+
+    The threshold ``sinter_temperature_c`` when given, else the space's upper temperature
+    bound plus one grid step, so that the hottest recipes still count (one step wide) rather
+    than adding nothing.
+    """
+    thr = check_thresholds(thresholds)
+    if TEMPERATURE_THRESHOLD in thr:
+        return float(thr[TEMPERATURE_THRESHOLD])
+    axis = (space or RecipeSpace()).sinter_temperature_c
+    return float(axis.max_value + axis.step)
+
+
+def _model_points(ok: pd.DataFrame) -> torch.Tensor:
+    return torch.tensor(
+        np.column_stack(
+            [
+                to_model_space(n, ok[n].to_numpy(float)) * (1 if MAXIMIZE[n] else -1)
+                for n in OBJECTIVES
+            ]
+        ),
+        dtype=_DTYPE,
+    ).reshape(-1, 3)
+
+
+def hypervolume_4d(
+    table: pd.DataFrame,
+    thresholds: dict[str, float] | None = None,
+    space: RecipeSpace | None = None,
+) -> float:
+    """Dominated 4-D hypervolume of the measured ok rows: the three objectives of
+    :func:`hypervolume` and the sintering temperature, minimized.
+
+    Reference: :func:`reference_point` of ``thresholds`` and
+    :func:`reference_temperature_c`. Computed by temperature slabs: the rows sorted by
+    temperature, ``HV4 = sum_k (t_{k+1} - t_k) HV3(rows with T <= t_k)`` over the distinct
+    temperatures ``t_k`` below the reference (``t_K`` = the reference). Unit: model-space
+    volume x degC.
+    """
+    clean = validate_table(table) if len(table) else empty_table()
+    ok = clean[clean["status"] == "ok"].dropna(subset=[*OBJECTIVES, "sinter_temperature_c"])
+    t_ref = reference_temperature_c(space, thresholds)
+    if ok.empty:
+        return 0.0
+    Y = _model_points(ok)
+    T = torch.tensor(ok["sinter_temperature_c"].to_numpy(float), dtype=_DTYPE)
+    ref = reference_point(thresholds)
+    keep = (Y > ref).all(-1) & (T < t_ref)
+    Y, T = Y[keep], T[keep]
+    if len(Y) == 0:
+        return 0.0
+    levels = sorted(set(T.tolist()))
+    total = 0.0
+    for k, t in enumerate(levels):
+        top = levels[k + 1] if k + 1 < len(levels) else t_ref
+        sub = Y[T <= t]
+        total += (top - t) * float(Hypervolume(ref).compute(sub[is_non_dominated(sub)]))
+    return total
+
+
 def _recipe_keys(recipes: np.ndarray) -> set[tuple[float, float, float]]:
     return {tuple(np.round(r, 6)) for r in np.asarray(recipes, float).reshape(-1, 3)}
 
@@ -225,15 +302,116 @@ def _pareto_pad(P: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
     return torch.where(keep[..., None], out, ref)
 
 
+Slabs = list[tuple[float, torch.Tensor]]
+
+
+def _slabs(P: torch.Tensor, T: torch.Tensor, ref: torch.Tensor, t_ref: float) -> Slabs:
+    """The incumbents' 3-D fronts by temperature: ``[(t_k, front_k)]``, ``t_k`` increasing.
+
+    ``front_k`` (S, m, 3), padded as :func:`_pareto_pad`, is the front of the incumbents
+    with ``T <= t_k``; it holds in the slab ``[t_k, t_{k+1})`` (the last one up to
+    ``t_ref``). A temperature whose incumbents join no sample's front (below the reference
+    or dominated by cooler ones in every sample) starts no slab: the previous front holds.
+
+    Args:
+        P: (S, n, 3) incumbent samples (maximization form).
+        T: (n,) their sintering temperatures, degC.
+        ref: (3,) reference point.
+        t_ref: reference temperature, degC.
+    """
+    out: Slabs = []
+    for t in sorted(set(T[T < t_ref].tolist())):
+        inside = T <= t
+        sub = P[:, inside]
+        new = T[inside] == t
+        mask = is_non_dominated(sub, deduplicate=False) & (sub > ref).all(-1)
+        if out and not bool(mask[:, new].any()):
+            continue
+        out.append((t, _pareto_pad(sub, ref)))
+    return out
+
+
+def _hvi4(
+    Y: torch.Tensor, T: torch.Tensor, slabs: Slabs, ref: torch.Tensor, t_ref: float
+) -> torch.Tensor:
+    """Exact 4-D hypervolume improvement (the 3 objectives and temperature, minimized).
+
+    ``HVI4(y, T) = sum_k |[t_k, t_{k+1}) & [T, t_ref)| HVI3(y | front_k)`` with the slabs
+    of :func:`_slabs` and, below the first slab, the empty front (``HVI3`` is then the box
+    ``prod (y - ref)+``). Each slab's :func:`_hvi` runs on the candidates cooler than its
+    top only.
+
+    Args:
+        Y: (S, c, 3) candidate samples.
+        T: (c,) candidate temperatures, degC.
+        slabs: from :func:`_slabs` on the incumbents.
+        ref: (3,) reference point; t_ref: reference temperature, degC.
+
+    Returns:
+        (S, c) improvements (model-space volume x degC).
+    """
+    starts = [t for t, _ in slabs] + [t_ref]
+    below = torch.clamp(starts[0] - T, min=0.0).to(Y.dtype)
+    out = (Y - ref).clamp_min(0).prod(-1) * below
+    # a candidate that improves nothing over front_k (in every sample) improves nothing over
+    # the larger fronts of the warmer slabs either: it leaves the loop
+    alive = (Y > ref).all(-1).any(0) & (T < t_ref)
+    for k, (t_k, front) in enumerate(slabs):
+        top = starts[k + 1]
+        sel = torch.nonzero(alive & (T < top)).flatten()
+        if len(sel) == 0:
+            continue
+        width = (top - torch.clamp(T[sel], min=t_k)).to(Y.dtype)
+        hvi = _hvi(Y[:, sel], front, ref)
+        out[:, sel] += hvi * width
+        alive[sel[(hvi <= 0).all(0)]] = False
+    return out
+
+
+def _hvi4_bound(
+    Y: torch.Tensor, T: torch.Tensor, slabs: Slabs, ref: torch.Tensor, t_ref: float
+) -> torch.Tensor:
+    """An upper bound of :func:`_hvi4` at the cost of one 3-D improvement per candidate:
+    ``(t_ref - T) HVI3(y | front at T)`` (the fronts only grow with the temperature, so the
+    3-D improvement at ``T`` bounds it at every warmer ``t``).
+
+    Returns:
+        (S, c) bounds (0 at or above ``t_ref``).
+    """
+    starts = [t for t, _ in slabs] + [t_ref]
+    width = torch.clamp(t_ref - T, min=0.0).to(Y.dtype)
+    out = (Y - ref).clamp_min(0).prod(-1) * width * (T < starts[0])
+    alive = (Y > ref).all(-1).any(0)
+    for k, (t_k, front) in enumerate(slabs):
+        sel = torch.nonzero(alive & (T >= t_k) & (T < starts[k + 1])).flatten()
+        if len(sel):
+            out[:, sel] = _hvi(Y[:, sel], front, ref) * width[sel]
+    return out
+
+
 class _Scorer:
-    """MC acquisition on joint samples: NEHVI (multi) or constrained NEI (sigma)."""
+    """MC acquisition on joint samples: NEHVI (multi) or constrained NEI (sigma).
 
-    def __init__(self, objective: str, ref: torch.Tensor, limits: dict[int, float]) -> None:
-        self.objective, self.ref, self.limits = objective, ref, limits
+    With ``t_ref`` (multi only) the hypervolume is 4-D, the sintering temperature minimized
+    (:func:`_hvi4`); the temperatures of incumbents and candidates are then passed along.
+    """
 
-    def set_incumbents(self, P: torch.Tensor) -> None:
-        """P: (S, n, 3) samples at measured + pending recipes."""
-        if self.objective == "multi":
+    def __init__(
+        self,
+        objective: str,
+        ref: torch.Tensor,
+        limits: dict[int, float],
+        t_ref: float | None = None,
+    ) -> None:
+        self.objective, self.ref, self.limits, self.t_ref = objective, ref, limits, t_ref
+
+    def set_incumbents(self, P: torch.Tensor, T: torch.Tensor | None = None) -> None:
+        """P: (S, n, 3) samples at measured + pending recipes; T: (n,) their temperatures
+        (4-D mode)."""
+        if self.objective == "multi" and self.t_ref is not None:
+            assert T is not None
+            self.slabs = _slabs(P, T, self.ref, self.t_ref)
+        elif self.objective == "multi":
             self.front = _pareto_pad(P, self.ref)
         else:
             ok = self._feasible(P)
@@ -248,8 +426,16 @@ class _Scorer:
             ok &= Y[..., i] >= level
         return ok
 
-    def __call__(self, Y: torch.Tensor) -> torch.Tensor:
-        """Y: (S, c, 3) -> (c,) expected improvement."""
+    def bound(self, Y: torch.Tensor, T: torch.Tensor) -> torch.Tensor:
+        """(S, c, 3), (c,) -> (c,) an upper bound of the 4-D expected improvement."""
+        assert self.t_ref is not None
+        return _hvi4_bound(Y, T, self.slabs, self.ref, self.t_ref).mean(0)
+
+    def __call__(self, Y: torch.Tensor, T: torch.Tensor | None = None) -> torch.Tensor:
+        """Y: (S, c, 3) (T: (c,) temperatures in 4-D mode) -> (c,) expected improvement."""
+        if self.objective == "multi" and self.t_ref is not None:
+            assert T is not None
+            return _hvi4(Y, T, self.slabs, self.ref, self.t_ref).mean(0)
         if self.objective == "multi":
             return _hvi(Y, self.front, self.ref).mean(0)
         base = torch.where(torch.isfinite(self.best), self.best, Y[..., 0].min() - 1.0)
@@ -283,6 +469,13 @@ class GridAcquisition(AcquisitionFunction):
         thresholds: reference point (multi) or outcome constraints (sigma), property units.
         n_samples: quasi-MC samples.
         seed: seed of the base samples.
+        temperature_ref_c: with a reference temperature (degC), the sintering temperature is
+            a fourth objective, minimized (multi only): exact 4-D NEHVI by temperature slabs
+            (:func:`_hvi4`); then ``baseline_temperature_c`` (n,) and
+            ``candidate_temperature_c`` (n_c,) give the recipes' temperatures, and pending
+            recipes must be candidates.
+        baseline_temperature_c: see ``temperature_ref_c``.
+        candidate_temperature_c: see ``temperature_ref_c``.
     """
 
     NO_GAIN = -1e6
@@ -298,9 +491,17 @@ class GridAcquisition(AcquisitionFunction):
         thresholds: dict[str, float] | None = None,
         n_samples: int = N_MC_SAMPLES,
         seed: int = 0,
+        temperature_ref_c: float | None = None,
+        baseline_temperature_c: np.ndarray | None = None,
+        candidate_temperature_c: np.ndarray | None = None,
     ) -> None:
         super().__init__(model)
         thresholds = check_thresholds(thresholds)
+        no_temperatures = baseline_temperature_c is None or candidate_temperature_c is None
+        if temperature_ref_c is not None and (objective != "multi" or no_temperatures):
+            raise ConfigError(
+                "minimizing the temperature needs objective 'multi' and the recipes' temperatures"
+            )
         if objective == "multi":
             ref = reference_point(thresholds)
             limits: dict[int, float] = {}
@@ -312,7 +513,21 @@ class GridAcquisition(AcquisitionFunction):
                 for i, n in enumerate(OBJECTIVES)
                 if n in cons and n != "sigma_total_ms_cm"
             }
-        self.scorer = _Scorer(objective, ref, limits)
+        self.scorer = _Scorer(
+            objective, ref, limits, None if temperature_ref_c is None else float(temperature_ref_c)
+        )
+        self._T_base = (
+            []
+            if baseline_temperature_c is None
+            else [float(t) for t in np.asarray(baseline_temperature_c, float).ravel()]
+        )
+        self._T_c = (
+            None
+            if candidate_temperature_c is None
+            else torch.as_tensor(np.asarray(candidate_temperature_c, float), dtype=_DTYPE)
+        )
+        self._T_inc = list(self._T_base)
+        self._scored: Any = None
         self.X_baseline = np.asarray(X_baseline, float).reshape(-1, np.shape(X_candidates)[-1])
         self.X_candidates = torch.as_tensor(np.asarray(X_candidates, float), dtype=_DTYPE)
         self.log_pf = np.asarray(log_pf, float)
@@ -344,18 +559,48 @@ class GridAcquisition(AcquisitionFunction):
     def gains(self, idx: np.ndarray) -> np.ndarray:
         """Expected improvement (not log, no feasibility) of candidates ``idx`` alone,
         given the measured and pending recipes."""
-        self.scorer.set_incumbents(self.sampler.incumbents)
+        if self._T_c is None:
+            self.scorer.set_incumbents(self.sampler.incumbents)
+            return np.concatenate(
+                [
+                    self.scorer(self.sampler.candidates(idx[i : i + _CHUNK])).numpy()
+                    for i in range(0, len(idx), _CHUNK)
+                ]
+                or [np.zeros(0)]
+            )
+        return self._by_temperature(idx, self.scorer)
+
+    def upper_bounds(self, idx: np.ndarray) -> np.ndarray | None:
+        """Upper bounds of :meth:`gains` (4-D mode; ``None`` in 3-D mode, where the greedy
+        scores every candidate exactly first)."""
+        if self._T_c is None:
+            return None
+        return self._by_temperature(idx, self.scorer.bound)
+
+    def _by_temperature(self, idx: np.ndarray, score: Any) -> np.ndarray:
+        assert self._T_c is not None
+        if self._scored is not self.sampler.Y_C:  # the slabs change only with the incumbents
+            T_inc = torch.tensor(self._T_inc, dtype=_DTYPE)
+            self.scorer.set_incumbents(self.sampler.incumbents, T_inc)
+            self._scored = self.sampler.Y_C
         return np.concatenate(
             [
-                self.scorer(self.sampler.candidates(idx[i : i + _CHUNK])).numpy()
+                score(
+                    self.sampler.candidates(idx[i : i + _CHUNK]), self._T_c[idx[i : i + _CHUNK]]
+                ).numpy()
                 for i in range(0, len(idx), _CHUNK)
             ]
             or [np.zeros(0)]
         )
 
+    def _condition_on(self, i: int) -> None:
+        self.sampler.add(int(i))
+        if self._T_c is not None:
+            self._T_inc.append(float(self._T_c[int(i)]))
+
     def add_pending(self, i: int) -> None:
         """Condition on candidate ``i`` as pending (its sampled values in each sample)."""
-        self.sampler.add(int(i))
+        self._condition_on(int(i))
         self._pending.append(self.X_candidates[int(i)].numpy())
 
     @property
@@ -376,8 +621,11 @@ class GridAcquisition(AcquisitionFunction):
         new = rows[n_old:] if same else rows
         if not same:
             self._pending = []
+            self._T_inc = list(self._T_base)
             self.sampler = self._new_sampler(self.X_baseline)
         outside = [r for r in new if _key(r) not in self._index]
+        if outside and self._T_c is not None:
+            raise ValueError("with the temperature objective, pending recipes must be candidates")
         if outside:
             # a recipe off the candidate set: redraw with it among the conditioning set
             self._pending = []
@@ -397,15 +645,15 @@ class GridAcquisition(AcquisitionFunction):
             gain = self.gains(idx[:, 0])
         else:  # joint: the q points added one after another in each sample
             gain = np.empty(len(idx))
-            base = self.sampler
+            base, base_T = self.sampler, list(self._T_inc)
             for b, row in enumerate(idx):
-                self.sampler = copy.copy(base)
+                self.sampler, self._T_inc = copy.copy(base), list(base_T)
                 total = 0.0
                 for i in row:
                     total += float(self.gains(np.array([i]))[0])
-                    self.sampler.add(int(i))
+                    self._condition_on(int(i))
                 gain[b] = total
-            self.sampler = base
+            self.sampler, self._T_inc = base, base_T
         pf = self.log_pf[idx].sum(-1)
         with np.errstate(divide="ignore"):
             out = np.where(
@@ -427,7 +675,8 @@ def _greedy(acqf: GridAcquisition, batch_size: int) -> tuple[list[int], list[flo
     ``X_pending``), faster: the first step scores every candidate; later steps are lazy (as
     in lazy greedy for submodular functions: a candidate's gain can only shrink as pending
     points are added): candidates are re-scored in blocks by decreasing stale score until
-    the best re-scored one beats every stale score left.
+    the best re-scored one beats every stale score left. When the acquisition offers cheap
+    upper bounds (``upper_bounds``: the 4-D mode), the first step is lazy too, from them.
     """
     log_pf, tiebreak = acqf.log_pf, acqf.tiebreak
     n = len(log_pf)
@@ -439,13 +688,20 @@ def _greedy(acqf: GridAcquisition, batch_size: int) -> tuple[list[int], list[flo
         with np.errstate(divide="ignore"):
             upper[idx] = np.log(np.clip(acqf.gains(idx), 0, None)) + log_pf[idx]
 
-    rescore(np.flatnonzero(np.isfinite(log_pf)))
+    first = np.flatnonzero(np.isfinite(log_pf))
+    bounds = getattr(acqf, "upper_bounds", None)
+    ub = None if bounds is None else bounds(first)
+    if ub is None:
+        rescore(first)
+    else:
+        with np.errstate(divide="ignore"):
+            upper[first] = np.log(np.clip(ub, 0, None)) + log_pf[first]
     for step in range(batch_size):
         avail = np.isfinite(log_pf)
         avail[chosen] = False
         if not avail.any():
             break
-        if step > 0:
+        if step > 0 or ub is not None:
             stale = avail & np.isfinite(upper)
             while stale.any():
                 order = np.flatnonzero(stale)[np.argsort(-upper[stale], kind="stable")]
@@ -475,8 +731,14 @@ def _model_pick(
     thresholds: dict[str, float],
     batch_size: int,
     seed: int,
+    temperature_ref_c: float | None = None,
+    ok_temperature_c: np.ndarray | None = None,
 ) -> tuple[list[int], list[float]]:
-    """Joint posterior samples at measured, pending and candidate recipes -> greedy batch."""
+    """Joint posterior samples at measured, pending and candidate recipes -> greedy batch.
+
+    With ``temperature_ref_c`` the temperature is a fourth objective (``ok_temperature_c``:
+    the measured ok recipes' temperatures).
+    """
     Xc = surrogate.encode(candidates)
     pf = surrogate.p_feasible(Xc)
     log_pf = np.log(np.clip(pf, 1e-12, None))
@@ -485,13 +747,38 @@ def _model_pick(
     if len(Xc) > MAX_JOINT_CANDIDATES:  # very large grids (dwell free): pre-screen
         keep = np.sort(_prescreen(model, Xc, log_pf, thresholds))
         picks, values = _model_pick(
-            surrogate, model, X_ok, candidates[keep], pend, objective, thresholds, batch_size, seed
+            surrogate,
+            model,
+            X_ok,
+            candidates[keep],
+            pend,
+            objective,
+            thresholds,
+            batch_size,
+            seed,
+            temperature_ref_c,
+            ok_temperature_c,
         )
         return [int(keep[i]) for i in picks], values
     X_inc = np.concatenate([X_ok, surrogate.encode(pend)]) if len(pend) else X_ok
-    acqf = GridAcquisition(
-        model, X_inc, Xc, log_pf, objective=objective, thresholds=thresholds, seed=seed
-    )
+    if temperature_ref_c is None:
+        acqf = GridAcquisition(
+            model, X_inc, Xc, log_pf, objective=objective, thresholds=thresholds, seed=seed
+        )
+    else:
+        T_inc = np.concatenate([np.asarray(ok_temperature_c, float), pend[:, 1]])
+        acqf = GridAcquisition(
+            model,
+            X_inc,
+            Xc,
+            log_pf,
+            objective=objective,
+            thresholds=thresholds,
+            seed=seed,
+            temperature_ref_c=temperature_ref_c,
+            baseline_temperature_c=T_inc,
+            candidate_temperature_c=candidates[:, 1],
+        )
     return _greedy(acqf, batch_size)
 
 
@@ -542,6 +829,7 @@ def suggest(
     objective: str = "multi",
     seed: int = 0,
     surrogate: Any = None,
+    minimize_temperature: bool = False,
 ) -> list[Suggestion]:
     """The next ``batch_size`` recipes to sinter, best first.
 
@@ -557,6 +845,10 @@ def suggest(
         objective: ``"multi"`` or ``"sigma"``.
         seed: seeds the surrogate fit, the MC sampler and the Sobol draws.
         surrogate: an (unfitted) surrogate to use; it is fitted on ``table`` here.
+        minimize_temperature: the sintering temperature as a fourth objective, minimized
+            (multi only): exact 4-D NEHVI, the reference temperature
+            :func:`reference_temperature_c` (threshold ``sinter_temperature_c`` or the
+            space's top plus one step). Off: the 3-D acquisition, unchanged.
 
     Raises:
         ConfigError: bad batch size, objective, strategy, threshold or pending recipe.
@@ -570,6 +862,8 @@ def suggest(
             f"unknown objective {objective!r}; choose one of: {', '.join(OBJECTIVE_MODES)}"
         )
     thresholds = check_thresholds(thresholds)
+    check_temperature_objective(thresholds, minimize_temperature, objective)
+    t_ref = reference_temperature_c(space, thresholds) if minimize_temperature else None
     table = empty_table() if table is None else table
     if surrogate is None:
         surrogate = make_surrogate(
@@ -589,7 +883,8 @@ def suggest(
         picks = _sobol_pick(candidates, space, int(batch_size), seed)
         values = [float("nan")] * len(picks)
     else:
-        X_ok = surrogate.encode(clean[clean["status"] == "ok"])
+        ok = clean[clean["status"] == "ok"]
+        X_ok = surrogate.encode(ok)
         picks, values = _model_pick(
             surrogate,
             model,
@@ -600,6 +895,8 @@ def suggest(
             thresholds,
             int(batch_size),
             seed,
+            t_ref,
+            None if t_ref is None else ok["sinter_temperature_c"].to_numpy(float),
         )
     chosen = candidates[picks]
     pred = surrogate.predict(chosen)

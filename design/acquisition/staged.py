@@ -39,6 +39,10 @@ nearby recipes.
 The value ignores what a measurement teaches the model beyond its own point (a stage-one
 result also sharpens the sigma and t_e posteriors nearby); slots with nothing of positive value
 are filled with new samples in the batch acquisition's order, never with a follow-up.
+
+With the temperature objective (``--minimize-temperature``) the new samples' recipes come from
+the 4-D batch acquisition, but the value per hour here stays 3-D: the sintering temperature
+does not enter the comparison of new samples with follow-ups.
 """
 
 from __future__ import annotations

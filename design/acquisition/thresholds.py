@@ -9,11 +9,16 @@ name                              unit        valid values (meaning)
 ``sigma_total_ms_cm``             mS/cm       ``> 0`` (at least this total conductivity)
 ``ccd_ma_cm2``                    mA/cm2      ``> 0`` (at least this critical current)
 ``electronic_fraction``           1           ``0 < t_e < 1`` (at most this t_e)
+``sinter_temperature_c``          degC        ``> 0`` (below this sintering temperature;
+                                              only with ``--minimize-temperature``)
 ================================  ==========  ===========================================
 
 In multi-objective mode the thresholds are the hypervolume's reference point (a recipe only
 counts where it beats every one); in single-objective mode they are outcome constraints. Other
-table columns (``relative_density``, ...) are not objectives, so they cannot be thresholds.
+table columns (``relative_density``, ...) are not objectives, so they cannot be thresholds. The
+sintering temperature is a fourth objective only with ``--minimize-temperature``; its threshold
+(:data:`TEMPERATURE_THRESHOLD`) is then the reference temperature of the 4-D hypervolume, and
+the acquisition refuses it otherwise.
 The module imports nothing heavy, so a campaign's configuration can be checked before any
 model or database is touched.
 """
@@ -29,7 +34,9 @@ from physics.schema import OBJECTIVES
 __all__ = [
     "DEFAULT_SIGMA_MODE_THRESHOLDS",
     "DEFAULT_THRESHOLDS",
+    "TEMPERATURE_THRESHOLD",
     "THRESHOLD_NAMES",
+    "check_temperature_objective",
     "check_thresholds",
     "parse_thresholds",
     "valid_thresholds_text",
@@ -37,6 +44,8 @@ __all__ = [
 
 #: Names a threshold may have: the objectives.
 THRESHOLD_NAMES: tuple[str, ...] = tuple(OBJECTIVES)
+#: The threshold on the sintering temperature (degC), used with ``--minimize-temperature``.
+TEMPERATURE_THRESHOLD = "sinter_temperature_c"
 
 #: Reference point of the hypervolume when the user gives none (property units).
 DEFAULT_THRESHOLDS: dict[str, float] = {
@@ -52,13 +61,17 @@ _RULES: dict[str, tuple[float, float, str]] = {
     "sigma_total_ms_cm": (0.0, math.inf, "> 0 mS/cm"),
     "ccd_ma_cm2": (0.0, math.inf, "> 0 mA/cm2"),
     "electronic_fraction": (0.0, 1.0, "a fraction in (0, 1)"),
+    TEMPERATURE_THRESHOLD: (0.0, math.inf, "> 0 degC"),
 }
 
 
 def valid_thresholds_text() -> str:
     """The valid names, then their units and ranges, for error messages and help texts."""
     ranges = ", ".join(_RULES[n][2] for n in THRESHOLD_NAMES)
-    return f"{', '.join(THRESHOLD_NAMES)} (respectively {ranges})"
+    return (
+        f"{', '.join(THRESHOLD_NAMES)} (respectively {ranges}); with --minimize-temperature "
+        f"also {TEMPERATURE_THRESHOLD} (> 0 degC)"
+    )
 
 
 def _check_one(name: str, value: object, given: str) -> float:
@@ -125,3 +138,22 @@ def parse_thresholds(items: Iterable[str] | None) -> dict[str, float]:
             raise ConfigError(f"--threshold {name} is given twice; give each threshold once")
         out[name] = _check_one(name, value.strip(), item.strip())
     return out
+
+
+def check_temperature_objective(
+    thresholds: Mapping[str, float], minimize_temperature: bool, objective: str = "multi"
+) -> None:
+    """The temperature objective's rules: multi-objective mode only, and a
+    ``sinter_temperature_c`` threshold only with it.
+
+    Raises:
+        ConfigError: either rule broken (one line naming the option).
+    """
+    if minimize_temperature and objective != "multi":
+        raise ConfigError(
+            "--minimize-temperature needs the multi-objective mode (objective 'multi')"
+        )
+    if TEMPERATURE_THRESHOLD in thresholds and not minimize_temperature:
+        raise ConfigError(
+            f"threshold {TEMPERATURE_THRESHOLD} applies only with --minimize-temperature"
+        )

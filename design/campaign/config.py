@@ -4,6 +4,9 @@ Version 2 added several cycler services (``other_cycler_urls``), the instrument-
 (``budget_hours``, with the sample budget ``budget`` now optional) and the protocol policy
 (``protocol_policy``: ``all`` or ``staged``). A version-1 configuration reads as one service,
 a sample budget and the ``all`` policy, which is what it was.
+
+Version 3 added ``minimize_temperature`` (the sintering temperature as a fourth objective); a
+version-1 or -2 configuration reads with it off, which is what it was.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from design.acquisition.thresholds import check_thresholds
+from design.acquisition.thresholds import check_temperature_objective, check_thresholds
 from physics.errors import ConfigError
 from surrogate.base import STRATEGIES
 
@@ -26,8 +29,8 @@ __all__ = [
     "token_variable",
 ]
 
-CONFIG_VERSION = 2
-_READABLE_VERSIONS = (1, 2)
+CONFIG_VERSION = 3
+_READABLE_VERSIONS = (1, 2, 3)
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 #: ``--protocols``: every protocol in one job per sample, or staged tests (impedance and
 #: polarization first, the Na-metal tests as a follow-up chosen by gain per instrument-hour).
@@ -80,6 +83,8 @@ class CampaignConfig:
         seed: random seed (iteration ``i`` uses ``seed + i``).
         thresholds: property thresholds passed to the acquisition (``name -> value``,
             checked by :func:`design.acquisition.thresholds.check_thresholds`).
+        minimize_temperature: the sintering temperature is a fourth objective, minimized
+            (4-D hypervolume; a ``sinter_temperature_c`` threshold is its reference).
         initial_data: the CSV the campaign started from (informative; its rows are in the DB).
         protocols: protocols to request (``None`` = all).
         max_fault_retries: re-runs of a proposal after instrument faults before giving up.
@@ -111,6 +116,7 @@ class CampaignConfig:
     other_cycler_urls: list[str] = field(default_factory=list)
     budget_hours: float | None = None
     protocol_policy: str = "all"
+    minimize_temperature: bool = False
 
     @property
     def cycler_urls(self) -> list[str]:
@@ -165,6 +171,11 @@ class CampaignConfig:
         if not (0 < self.poll_interval_s <= self.poll_max_s):
             raise ConfigError("poll_interval_s must be positive and at most poll_max_s")
         self.thresholds = check_thresholds(self.thresholds)
+        if not isinstance(self.minimize_temperature, bool):
+            raise ConfigError(
+                f"minimize_temperature = {self.minimize_temperature!r} must be true or false"
+            )
+        check_temperature_objective(self.thresholds, self.minimize_temperature)
         if self.tracking_uri and (
             urlsplit(self.tracking_uri).password or "token=" in self.tracking_uri
         ):

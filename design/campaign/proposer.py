@@ -76,7 +76,8 @@ def default_proposer(
     space: RecipeSpace,
     seed: int,
 ) -> Proposed:
-    """``design.acquisition.batch.suggest`` with the campaign's strategy and thresholds.
+    """``design.acquisition.batch.suggest`` with the campaign's strategy, thresholds and
+    temperature objective.
 
     The surrogate is built here and handed to ``suggest`` (which fits it), so that the
     iteration's plots show the very model that chose the recipes.
@@ -96,6 +97,7 @@ def default_proposer(
         pending=pending or None,
         seed=seed,
         surrogate=model,
+        minimize_temperature=config.minimize_temperature,
     )
     return Proposed(list(suggestions), model)
 

@@ -122,6 +122,14 @@ def run(
             help="Property threshold NAME=VALUE (repeatable), e.g. sigma_total_ms_cm=1.0.",
         ),
     ] = None,
+    minimize_temperature: Annotated[
+        bool,
+        typer.Option(
+            "--minimize-temperature",
+            help="Also minimize the sintering temperature (a 4th objective; reference: "
+            "--threshold sinter_temperature_c=T, else the top of the range). Kept on resume.",
+        ),
+    ] = False,
     tracking_uri: TrackingOpt = None,
     db: DbOpt = None,
     poll_interval: Annotated[
@@ -169,6 +177,7 @@ def run(
         strategy=strategy,
         seed=seed,
         thresholds=parse_thresholds(threshold),
+        minimize_temperature=minimize_temperature,
         initial_data=None if source is None else str(source),
         poll_interval_s=poll_interval,
         poll_max_s=max(poll_max, poll_interval),

@@ -6,7 +6,10 @@ electronic_fraction in their own units (lognormal / logit-normal moments of the 
 posterior), ``p_feasible``, ``far_from_data`` (true when the recipe is more than 0.2 of the
 recipe ranges from every measured recipe, see :mod:`design.acquisition.extrapolation`) and for
 ``suggest`` the ``acquisition_value`` (natural log of p_feasible times the expected
-improvement; null where nothing improves).
+improvement; null where nothing improves). With ``--minimize-temperature`` the sintering
+temperature is a fourth objective, minimized: the improvement is the expected 4-D hypervolume
+improvement (model-space volume x degC; reference temperature ``--threshold
+sinter_temperature_c=T``, else the top of the temperature range plus one grid step).
 
 The results are printed before anything is logged to MLflow, so a failing store never loses
 them; the store itself is checked (in seconds) before the work starts.
@@ -25,7 +28,7 @@ import pandas as pd
 import typer
 from rich.console import Console
 
-from design.acquisition.thresholds import parse_thresholds
+from design.acquisition.thresholds import check_temperature_objective, parse_thresholds
 from design.errors import InputTooLargeError
 from physics.errors import ConfigError, DataError
 
@@ -167,6 +170,14 @@ def suggest_command(
         ),
     ] = None,
     objective: Annotated[str, typer.Option(help="multi (3 objectives) or sigma.")] = "multi",
+    minimize_temperature: Annotated[
+        bool,
+        typer.Option(
+            "--minimize-temperature",
+            help="Also minimize the sintering temperature (a 4th objective, multi only); "
+            "reference: --threshold sinter_temperature_c=T, else the top of the range.",
+        ),
+    ] = False,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print only JSON on stdout.")] = False,
     plot_dir: Annotated[
@@ -196,6 +207,7 @@ def suggest_command(
     if not 1 <= batch <= MAX_BATCH:
         raise ConfigError(f"--batch must be between 1 and {MAX_BATCH}, got {batch}")
     thresholds = parse_thresholds(threshold)
+    check_temperature_objective(thresholds, minimize_temperature, objective)
     if plot_dir is not None:
         output_dir(plot_dir, "--plot-dir")
     uri = None if no_mlflow else check_suggest_store(tracking_uri)
@@ -216,6 +228,7 @@ def suggest_command(
             objective=objective,
             seed=seed,
             surrogate=surrogate,
+            minimize_temperature=minimize_temperature,
         )
     records = [s.to_record() for s in suggestions]
     _mark_far(records, clean, space)
@@ -232,7 +245,10 @@ def suggest_command(
         else:
             _console.print(
                 suggestions_table(
-                    records, f"next {len(records)} recipes ({strategy}, {objective})", True
+                    records,
+                    f"next {len(records)} recipes ({strategy}, {objective}"
+                    f"{' + low temperature' if minimize_temperature else ''})",
+                    True,
                 )
             )
             _model_notes(surrogate)
@@ -248,6 +264,7 @@ def suggest_command(
             "seed": seed,
             "n_rows": len(clean),
             "data": str(data),
+            **({"minimize_temperature": True} if minimize_temperature else {}),
             **{f"threshold.{k}": v for k, v in thresholds.items()},
             **_prior_summary(surrogate),
         }

@@ -63,7 +63,9 @@ def render_report(summary: CampaignSummary) -> str:
         f"<p>Status <b>{html.escape(snap.status)}</b>"
         + (f" ({html.escape(snap.message)})" if snap.message else "")
         + f": {snap.budget_text()} (instrument-hours), strategy "
-        f"{html.escape(str(cfg.get('strategy')))}, thresholds {html.escape(thresholds or 'none')}."
+        f"{html.escape(str(cfg.get('strategy')))}, thresholds {html.escape(thresholds or 'none')}"
+        + ("; sintering temperature minimized too (4-D)" if cfg.get("minimize_temperature") else "")
+        + "."
         f" <span class=muted>Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.</span></p>",
         "<h2>Where it stands</h2>",
         _table(

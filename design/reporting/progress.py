@@ -91,9 +91,11 @@ def status_table(snap: CampaignSnapshot) -> Group:
         "best_ccd_ma_cm2": "CCD (mA/cm2)",
         "lowest_electronic_fraction": "t_e (lowest)",
         "hypervolume": "hypervolume",
+        "hypervolume_4d": "hypervolume 4-D (with temperature)",
     }
     for key, label in labels.items():
-        metrics.add_row(label, format_value(snap.metrics.get(key)))
+        if key in snap.metrics or key != "hypervolume_4d":
+            metrics.add_row(label, format_value(snap.metrics.get(key)))
     best = Table(title="Best recipes (by sigma)", show_header=True)
     for col in ("sample", "x ZBO", "T (C)", "dwell (h)", "sigma", "CCD", "t_e", "source"):
         best.add_column(col)

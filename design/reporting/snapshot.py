@@ -39,14 +39,35 @@ def _hypervolume(table: pd.DataFrame, thresholds: dict[str, float]) -> float:
         return math.nan
 
 
+def _hypervolume_4d(table: pd.DataFrame, thresholds: dict[str, float]) -> float:
+    ok = table[table["status"] == "ok"]
+    if ok.empty:
+        return 0.0
+    try:
+        from design.acquisition.batch import hypervolume_4d
+    except ImportError:
+        return math.nan
+    try:
+        return float(hypervolume_4d(table, thresholds=thresholds or None))
+    except (ValueError, KeyError, TypeError, ArithmeticError):
+        return math.nan
+
+
 def progress_metrics(
-    table: pd.DataFrame, thresholds: dict[str, float], experiments_done: int
+    table: pd.DataFrame,
+    thresholds: dict[str, float],
+    experiments_done: int,
+    minimize_temperature: bool = False,
 ) -> dict[str, float]:
     """Campaign metrics for MLflow and the display (NaN where nothing is measured yet).
 
     Returns:
         ``best_sigma_ms_cm``, ``best_ccd_ma_cm2``, ``lowest_electronic_fraction``,
-        ``hypervolume``, ``experiments_done``.
+        ``hypervolume`` (3-D: the objectives), ``experiments_done``; with
+        ``minimize_temperature`` also ``hypervolume_4d`` (the objectives and the sintering
+        temperature, minimized: :func:`design.acquisition.batch.hypervolume_4d`, model-space
+        volume x degC, reference temperature the ``sinter_temperature_c`` threshold, else
+        the default space's top plus one step, 1310 C).
     """
     ok = table[table["status"] == "ok"]
 
@@ -61,6 +82,9 @@ def progress_metrics(
         "best_ccd_ma_cm2": pick("ccd_ma_cm2", "max"),
         "lowest_electronic_fraction": pick("electronic_fraction", "min"),
         "hypervolume": _hypervolume(table, thresholds),
+        **(
+            {"hypervolume_4d": _hypervolume_4d(table, thresholds)} if minimize_temperature else {}
+        ),
         "experiments_done": float(experiments_done),
     }
 
@@ -124,7 +148,12 @@ def snapshot(store: Store, name: str, *, with_metrics: bool = True) -> CampaignS
     table = measurement_table(store, rec.id)
     done_rows = [r for r in store.rows(rec.id) if r.origin == "campaign"]
     metrics = (
-        progress_metrics(table, config.get("thresholds") or {}, len(done_rows))
+        progress_metrics(
+            table,
+            config.get("thresholds") or {},
+            len(done_rows),
+            bool(config.get("minimize_temperature", False)),
+        )
         if with_metrics
         else {}
     )

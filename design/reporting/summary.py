@@ -43,7 +43,8 @@ class CampaignSummary:
 
 
 def plot_progress(store: Store, name: str, path: Path) -> Path:
-    """Best sigma, best CCD, lowest t_e and hypervolume against experiments done."""
+    """Best sigma, best CCD, lowest t_e and hypervolume against experiments done (and the
+    4-D hypervolume on a second axis when the campaign minimizes the temperature)."""
     from matplotlib.figure import Figure
 
     rec = store.campaign(name)
@@ -58,7 +59,9 @@ def plot_progress(store: Store, name: str, path: Path) -> Path:
             continue
         frame = _table_from_rows(frame)
         steps.append(k)
-        history.append(progress_metrics(frame, thresholds, k))
+        history.append(
+            progress_metrics(frame, thresholds, k, bool(rec.config.get("minimize_temperature")))
+        )
     fig = Figure(figsize=(9, 6), layout="constrained")
     axes = fig.subplots(2, 2).ravel()
     for ax, (key, label) in zip(
@@ -74,6 +77,10 @@ def plot_progress(store: Store, name: str, path: Path) -> Path:
         ax.plot(steps, [h[key] for h in history], "o-", ms=3)
         ax.set(xlabel="experiments done", ylabel=label)
         ax.grid(alpha=0.3)
+        if key == "hypervolume" and history and "hypervolume_4d" in history[0]:
+            twin = ax.twinx()
+            twin.plot(steps, [h["hypervolume_4d"] for h in history], "s--", ms=3, color="C1")
+            twin.set_ylabel("4-D hypervolume, with temperature (x degC)", color="C1")
     fig.suptitle(f"campaign {name}: progress (step 0 = initial data)")
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
@@ -132,6 +139,7 @@ def summarize_campaign(
         thresholds=thresholds,
         seed=seed,
         surrogate=surrogate,
+        minimize_temperature=bool(config.get("minimize_temperature", False)),
     )
     summary = CampaignSummary(snap, config, table, surrogate, list(suggestions))
     if plots:

@@ -275,3 +275,31 @@ def test_predict_marks_recipes_far_from_data(data_csv, tmp_path):
     assert [r["far_from_data"] for r in json.loads(result.stdout)] == [False, True]
     shown = CliRunner().invoke(app, ["predict", "--data", str(data_csv), "--at", str(at)])
     assert "far" in shown.stdout and "1 of 2 recipes are far from data" in shown.stderr
+
+
+def test_suggest_minimize_temperature_flag(data_csv):
+    args = ["suggest", "--data", str(data_csv), "--batch", "2", "--json", "--no-mlflow"]
+    plain = CliRunner().invoke(app, args)
+    cool = CliRunner().invoke(
+        app, [*args, "--minimize-temperature", "--threshold", "sinter_temperature_c=1250"]
+    )
+    assert plain.exit_code == 0 and cool.exit_code == 0, cool.output
+    a, b = json.loads(plain.stdout), json.loads(cool.stdout)
+    _check_records(b, acquisition=True)
+    # the 4-D improvement is a volume x degC: the values are not those of the 3-D one
+    assert [r["acquisition_value"] for r in a] != [r["acquisition_value"] for r in b]
+    # nothing at or above the reference temperature can add 4-D hypervolume
+    assert all(r["sinter_temperature_c"] < 1250 for r in b)
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--threshold", "sinter_temperature_c=1200"], "only with --minimize-temperature"),
+        (["--minimize-temperature", "--objective", "sigma"], "multi-objective"),
+    ],
+)
+def test_suggest_temperature_options_one_line(data_csv, capsys, extra, message):
+    code = main(["suggest", "--data", str(data_csv), "--no-mlflow", *extra])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1 and message in err
