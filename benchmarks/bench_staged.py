@@ -85,8 +85,13 @@ def run_loop(
 
     from design.campaign.config import CampaignConfig
     from design.campaign.planning import PlanningState, SampleState, ServiceState
-    from design.campaign.policies import STAGE_ONE, STAGE_TWO, all_protocols, staged
-    from design.campaign.policies import staged_dominance
+    from design.campaign.policies import (
+        STAGE_ONE,
+        STAGE_TWO,
+        all_protocols,
+        staged,
+        staged_dominance,
+    )
     from design.campaign.proposer import default_proposer
     from experiments.cycler.durations import DEFAULT_DURATIONS
     from experiments.cycler.models import PROTOCOLS

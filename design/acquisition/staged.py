@@ -240,9 +240,7 @@ def plan_staged(
     fu_pts, fu_ccd = follow_points(follow_ups)
     if news:
         mean, sd, pf = _posterior(surrogate, [o.recipe for o in news])
-        new_pts = torch.stack(
-            [_draws(mean[i], sd[i], gen, n_draws) for i in range(len(news))], 1
-        )
+        new_pts = torch.stack([_draws(mean[i], sd[i], gen, n_draws) for i in range(len(news))], 1)
         survives = torch.rand((n_draws, len(news)), generator=gen, dtype=_DTYPE) < torch.as_tensor(
             pf, dtype=_DTYPE
         )

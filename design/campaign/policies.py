@@ -290,7 +290,7 @@ def staged(state: PlanningState, *, recipes: Proposer) -> Plan:
             hours = staged_up[0].new_sample_hours(recipe, STAGE_ONE)
             news.append(NewOption(recipe, hours, stage_two_h))
         else:  # only 1.0 services: every protocol at once, no follow-up
-            hours = _cheapest(state.services, lambda s: s.new_sample_hours(recipe, None))
+            hours = _cheapest(state.services, lambda s, r=recipe: s.new_sample_hours(r, None))
             news.append(NewOption(recipe, hours, 0.0))
     if surrogate is None:  # no new sample allowed: a model for the follow-ups alone
         from surrogate import make_surrogate

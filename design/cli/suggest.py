@@ -152,9 +152,7 @@ def _model_notes(surrogate: object) -> None:
         for line in lines.values():
             _err.print(f"  {line}", soft_wrap=True, markup=False, highlight=False)
     for name, note in (getattr(surrogate, "fit_notes_", None) or {}).items():
-        _err.print(
-            f"model fitting, {name}: {note}", soft_wrap=True, markup=False, highlight=False
-        )
+        _err.print(f"model fitting, {name}: {note}", soft_wrap=True, markup=False, highlight=False)
 
 
 def suggest_command(

@@ -121,9 +121,7 @@ def status_table(snap: CampaignSnapshot) -> Group:
             hours.add_row(f"on {service}", f"{h:.1f}")
     budget = "" if snap.hours.budget_h is None else f" of {snap.hours.budget_h:.0f}"
     hours.add_row("total", f"{snap.hours.spent_h:.1f}{budget}")
-    hours.add_row(
-        "furnace energy proxy (kK h)", f"{snap.hours.furnace_energy_proxy_kkh:.2f}"
-    )
+    hours.add_row("furnace energy proxy (kK h)", f"{snap.hours.furnace_energy_proxy_kkh:.2f}")
     parts: list[Any] = [head, jobs, hours, metrics, best]
     if snap.notes:
         parts.append(Text("Services: " + "; ".join(snap.notes)))

@@ -82,9 +82,7 @@ def progress_metrics(
         "best_ccd_ma_cm2": pick("ccd_ma_cm2", "max"),
         "lowest_electronic_fraction": pick("electronic_fraction", "min"),
         "hypervolume": _hypervolume(table, thresholds),
-        **(
-            {"hypervolume_4d": _hypervolume_4d(table, thresholds)} if minimize_temperature else {}
-        ),
+        **({"hypervolume_4d": _hypervolume_4d(table, thresholds)} if minimize_temperature else {}),
         "experiments_done": float(experiments_done),
     }
 

@@ -298,7 +298,9 @@ def test_progress_display_shows_counts_best_and_hypervolume(tmp_path):
     from design.store.ledger import measurement_table
 
     table = measurement_table(store, store.campaign("unit").id, origin="campaign")
-    energy = furnace_energy_proxy_kkh(zip(table["sinter_temperature_c"], table["dwell_h"]))
+    energy = furnace_energy_proxy_kkh(
+        zip(table["sinter_temperature_c"], table["dwell_h"], strict=True)
+    )
     assert len(table) == 3 and energy > 0  # every pellet, the cracked one too
     assert snap.metrics["furnace_energy_proxy_kkh"] == pytest.approx(energy)
     assert "furnace energy proxy (kK h)" in text and f"{energy:.2f}" in text
