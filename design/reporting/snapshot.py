@@ -25,30 +25,18 @@ __all__ = [
 ]
 
 
-def _hypervolume(table: pd.DataFrame, thresholds: dict[str, float]) -> float:
+def _hypervolume(table: pd.DataFrame, thresholds: dict[str, float], four_d: bool = False) -> float:
+    """Hypervolume of the ok rows (3-D, or 4-D with the temperature); NaN if not computable."""
     ok = table[table["status"] == "ok"]
     if ok.empty:
         return 0.0
     try:
-        from design.acquisition.batch import hypervolume
+        from design.acquisition.batch import hypervolume, hypervolume_4d
     except ImportError:
         return math.nan
+    measure = hypervolume_4d if four_d else hypervolume
     try:
-        return float(hypervolume(table, thresholds=thresholds or None))
-    except (ValueError, KeyError, TypeError, ArithmeticError):
-        return math.nan
-
-
-def _hypervolume_4d(table: pd.DataFrame, thresholds: dict[str, float]) -> float:
-    ok = table[table["status"] == "ok"]
-    if ok.empty:
-        return 0.0
-    try:
-        from design.acquisition.batch import hypervolume_4d
-    except ImportError:
-        return math.nan
-    try:
-        return float(hypervolume_4d(table, thresholds=thresholds or None))
+        return float(measure(table, thresholds=thresholds or None))
     except (ValueError, KeyError, TypeError, ArithmeticError):
         return math.nan
 
@@ -82,7 +70,11 @@ def progress_metrics(
         "best_ccd_ma_cm2": pick("ccd_ma_cm2", "max"),
         "lowest_electronic_fraction": pick("electronic_fraction", "min"),
         "hypervolume": _hypervolume(table, thresholds),
-        **({"hypervolume_4d": _hypervolume_4d(table, thresholds)} if minimize_temperature else {}),
+        **(
+            {"hypervolume_4d": _hypervolume(table, thresholds, four_d=True)}
+            if minimize_temperature
+            else {}
+        ),
         "experiments_done": float(experiments_done),
     }
 
