@@ -120,7 +120,7 @@ def botorch_batch(table: pd.DataFrame, n: int, seed: int) -> np.ndarray:
     from botorch.sampling import SobolQMCNormalSampler
     from gpytorch.mlls import ExactMarginalLogLikelihood
 
-    from design.acquisition.batch import reference_point
+    from design.acquisition.hypervolume import reference_point
     from physics.schema import MAXIMIZE, OBJECTIVES, RecipeSpace
     from surrogate.base import to_model_space
 

@@ -52,7 +52,8 @@ from botorch.sampling import SobolQMCNormalSampler
 from botorch.utils.multi_objective.hypervolume import Hypervolume
 from botorch.utils.multi_objective.pareto import is_non_dominated
 
-from design.acquisition.batch import MIN_P_FEASIBLE, reference_point, suggest
+from design.acquisition.batch import MIN_P_FEASIBLE, suggest
+from design.acquisition.hypervolume import reference_point
 from experiments.worlds import mechanistic_world
 from experiments.worlds.landscapes import FEASIBLE_P_CRACK
 from physics.schema import MAXIMIZE, OBJECTIVES, RECIPE_COLUMNS, RecipeSpace

@@ -17,8 +17,9 @@ The recipe space is a finite grid (51 x 41 = 2091 recipes by default), so instea
 gradient restarts over a continuous box the acquisition is evaluated on every candidate:
 :class:`surrogate.sampling.ConditionalSampler` draws 128 quasi-MC joint posterior samples at
 the measured ok recipes, the pending ones and each candidate; the hypervolume improvement of
-each candidate in each sample is exact (:func:`_hvi`, checked against BoTorch's
-``Hypervolume`` in the tests) and averaged. The batch is built by sequential greedy
+each candidate in each sample is exact (:func:`~design.acquisition.hypervolume.hvi`,
+checked against BoTorch's ``Hypervolume`` in the tests) and averaged; the scoring is
+:class:`~design.acquisition.grid.GridAcquisition`. The batch is built by sequential greedy
 selection (lazy re-scoring): the best candidate is conditioned on as pending (as
 ``X_pending`` does), then the next is chosen. Measured and pending recipes are never
 candidates. Feasibility: a candidate's score is ``log E[improvement] + log p_feasible``
@@ -31,11 +32,12 @@ reference point).
 Temperature as a fourth objective (``minimize_temperature``): a recipe's sintering
 temperature is known exactly, so the 4-D hypervolume improvement of a candidate ``(y, T)``
 decomposes into temperature slabs, ``sum_k |[t_k, t_{k+1}) & [T, T_ref)| HVI3(y | front of
-the incumbents with temperature <= t_k)`` (:func:`_slabs`, :func:`_hvi4`, each slab by the
-exact :func:`_hvi`), with ``T_ref`` the threshold ``sinter_temperature_c`` or the space's top
-plus one grid step (:func:`reference_temperature_c`); the greedy's first step starts lazily
-from the bound ``(T_ref - T) HVI3(y | front at T)`` (:func:`_hvi4_bound`).
-:func:`hypervolume_4d` is the matching dominated hypervolume of measured rows. Off, nothing
+the incumbents with temperature <= t_k)`` (``temperature_slabs`` and ``hvi4`` of
+:mod:`design.acquisition.hypervolume`, each slab by the exact 3-D ``hvi``), with ``T_ref``
+the threshold ``sinter_temperature_c`` or the space's top plus one grid step
+(``reference_temperature_c``); the greedy's first step starts lazily from the bound
+``(T_ref - T) HVI3(y | front at T)`` (``hvi4_bound``). ``hypervolume_4d`` is the matching
+dominated hypervolume of measured rows. Off, nothing
 of the 3-D path changes.
 
 The same acquisition is a BoTorch ``AcquisitionFunction``, :class:`GridAcquisition`
@@ -72,54 +74,41 @@ NEHVI here; ours also misses it on this shared machine (2.5 s of CPU at 60 rows)
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
-from botorch.acquisition import AcquisitionFunction
-from botorch.utils.multi_objective.hypervolume import Hypervolume
-from botorch.utils.multi_objective.pareto import is_non_dominated
 from scipy.stats import qmc
 
+from design.acquisition.grid import GridAcquisition, optimism
+from design.acquisition.hypervolume import DTYPE, reference_point, reference_temperature_c
 from design.acquisition.thresholds import (
-    DEFAULT_SIGMA_MODE_THRESHOLDS,
-    DEFAULT_THRESHOLDS,
-    TEMPERATURE_THRESHOLD,
     check_temperature_objective,
     check_thresholds,
 )
 from physics.errors import ConfigError
 from physics.jsonsafe import finite_or_none
 from physics.schema import MAXIMIZE, OBJECTIVES, RECIPE_COLUMNS, RecipeSpace
-from physics.table import empty_table, validate_table
+from physics.table import empty_table
 from surrogate import make_surrogate
-from surrogate.base import AcquisitionSurrogate, split_noise_columns, to_model_space
-from surrogate.sampling import ConditionalSampler
+from surrogate.base import AcquisitionSurrogate, split_noise_columns
 
 __all__ = [
     "MIN_P_FEASIBLE",
     "OBJECTIVE_MODES",
     "GridAcquisition",
     "Suggestion",
-    "hypervolume",
-    "hypervolume_4d",
-    "reference_point",
-    "reference_temperature_c",
     "suggest",
 ]
 
 OBJECTIVE_MODES: tuple[str, ...] = ("multi", "sigma")
 #: Candidates less likely than this to survive the furnace are skipped (while others remain).
 MIN_P_FEASIBLE = 0.2
-N_MC_SAMPLES = 128
 #: Larger candidate sets are cut to the likeliest-feasible ones before joint sampling.
 MAX_JOINT_CANDIDATES = 3000
-_CHUNK = 256
 _LAZY_BLOCK = 64
-_DTYPE = torch.double
 
 
 @dataclass
@@ -145,103 +134,6 @@ class Suggestion:
         return rec
 
 
-def reference_point(thresholds: dict[str, float] | None = None) -> torch.Tensor:
-    """Model-space reference point (maximization form: log sigma, log CCD, -logit t_e)."""
-    thr = {**DEFAULT_THRESHOLDS, **check_thresholds(thresholds)}
-    ref = [to_model_space(n, np.float64(thr[n])) * (1 if MAXIMIZE[n] else -1) for n in OBJECTIVES]
-    return torch.tensor(ref, dtype=_DTYPE)
-
-
-def hypervolume(table: pd.DataFrame, thresholds: dict[str, float] | None = None) -> float:
-    """Dominated hypervolume of the measured ok rows, in model space.
-
-    Points are ``(log sigma, log CCD, -logit t_e)`` (natural logs; a censored CCD counts as
-    its bound); the reference point is :func:`reference_point` of ``thresholds``, by default
-    ``(log 0.5 mS/cm, log 0.1 mA/cm2, -logit 0.1)``. Rows missing an objective are skipped.
-    """
-    clean = validate_table(table) if len(table) else empty_table()
-    ok = clean[clean["status"] == "ok"].dropna(subset=list(OBJECTIVES))
-    if ok.empty:
-        return 0.0
-    Y = torch.tensor(
-        np.column_stack(
-            [
-                to_model_space(n, ok[n].to_numpy(float)) * (1 if MAXIMIZE[n] else -1)
-                for n in OBJECTIVES
-            ]
-        ),
-        dtype=_DTYPE,
-    )
-    ref = reference_point(thresholds)
-    Y = Y[(Y > ref).all(-1)]
-    if len(Y) == 0:
-        return 0.0
-    return float(Hypervolume(ref).compute(Y[is_non_dominated(Y)]))
-
-
-def reference_temperature_c(
-    space: RecipeSpace | None = None, thresholds: dict[str, float] | None = None
-) -> float:
-    """Reference sintering temperature (degC) of the 4-D hypervolume (temperature minimized).
-
-    The threshold ``sinter_temperature_c`` when given, else the space's upper temperature
-    bound plus one grid step, so that the hottest recipes still count (one step wide) rather
-    than adding nothing.
-    """
-    thr = check_thresholds(thresholds)
-    if TEMPERATURE_THRESHOLD in thr:
-        return float(thr[TEMPERATURE_THRESHOLD])
-    axis = (space or RecipeSpace()).sinter_temperature_c
-    return float(axis.max_value + axis.step)
-
-
-def _model_points(ok: pd.DataFrame) -> torch.Tensor:
-    return torch.tensor(
-        np.column_stack(
-            [
-                to_model_space(n, ok[n].to_numpy(float)) * (1 if MAXIMIZE[n] else -1)
-                for n in OBJECTIVES
-            ]
-        ),
-        dtype=_DTYPE,
-    ).reshape(-1, 3)
-
-
-def hypervolume_4d(
-    table: pd.DataFrame,
-    thresholds: dict[str, float] | None = None,
-    space: RecipeSpace | None = None,
-) -> float:
-    """Dominated 4-D hypervolume of the measured ok rows: the three objectives of
-    :func:`hypervolume` and the sintering temperature, minimized.
-
-    Reference: :func:`reference_point` of ``thresholds`` and
-    :func:`reference_temperature_c`. Computed by temperature slabs: the rows sorted by
-    temperature, ``HV4 = sum_k (t_{k+1} - t_k) HV3(rows with T <= t_k)`` over the distinct
-    temperatures ``t_k`` below the reference (``t_K`` = the reference). Unit: model-space
-    volume x degC.
-    """
-    clean = validate_table(table) if len(table) else empty_table()
-    ok = clean[clean["status"] == "ok"].dropna(subset=[*OBJECTIVES, "sinter_temperature_c"])
-    t_ref = reference_temperature_c(space, thresholds)
-    if ok.empty:
-        return 0.0
-    Y = _model_points(ok)
-    T = torch.tensor(ok["sinter_temperature_c"].to_numpy(float), dtype=_DTYPE)
-    ref = reference_point(thresholds)
-    keep = (Y > ref).all(-1) & (T < t_ref)
-    Y, T = Y[keep], T[keep]
-    if len(Y) == 0:
-        return 0.0
-    levels = sorted(set(T.tolist()))
-    total = 0.0
-    for k, t in enumerate(levels):
-        top = levels[k + 1] if k + 1 < len(levels) else t_ref
-        sub = Y[T <= t]
-        total += (top - t) * float(Hypervolume(ref).compute(sub[is_non_dominated(sub)]))
-    return total
-
-
 def _recipe_keys(recipes: np.ndarray) -> set[tuple[float, float, float]]:
     return {tuple(np.round(r, 6)) for r in np.asarray(recipes, float).reshape(-1, 3)}
 
@@ -252,421 +144,6 @@ def _pending_array(pending: list[dict] | None, space: RecipeSpace) -> np.ndarray
         for p in (pending or [])
     ]
     return np.array([[r[c] for c in RECIPE_COLUMNS] for r in rows]).reshape(-1, 3)
-
-
-def _hvi(Y: torch.Tensor, front: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
-    """Exact hypervolume improvement of points over a 3-D front, per MC sample.
-
-    The region above ``ref`` not dominated by the front is cut into columns over the grid of
-    the front's first two coordinates; in column ``(i, j)`` it is ``z > zmax_ij``, the largest
-    third coordinate of the front points that dominate the column. Then
-    ``HVI(y) = sum_ij [min(y0, hi_i) - lo_i]+ [min(y1, hi_j) - lo_j]+ [y2 - zmax_ij]+``.
-
-    Args:
-        Y: (S, c, 3) candidate values (maximization form).
-        front: (S, m, 3) front points (padded with ``ref``; dominated points are harmless).
-        ref: (3,) reference point.
-
-    Returns:
-        (S, c) hypervolume improvements.
-    """
-    F = torch.maximum(front, ref)
-    S = F.shape[0]
-    inf = torch.full((S, 1), torch.inf, dtype=F.dtype)
-    edges = []
-    for k in range(2):
-        xs = F[..., k].sort(-1).values
-        lo = torch.cat([ref[k].expand(S, 1), xs], -1)
-        hi = torch.cat([xs, inf], -1)
-        edges.append((lo, hi))
-    (lo0, hi0), (lo1, hi1) = edges
-    dom = (F[:, None, None, :, 0] >= hi0[:, :, None, None]) & (
-        F[:, None, None, :, 1] >= hi1[:, None, :, None]
-    )
-    zmax = torch.where(dom, F[:, None, None, :, 2], ref[2]).amax(-1).clamp_min(ref[2])
-    w0 = (torch.minimum(Y[..., 0, None], hi0[:, None, :]) - lo0[:, None, :]).clamp_min(0)
-    w1 = (torch.minimum(Y[..., 1, None], hi1[:, None, :]) - lo1[:, None, :]).clamp_min(0)
-    h = (Y[..., 2, None, None] - zmax[:, None, :, :]).clamp_min(0)
-    # sum_ij w0_i w1_j h_ij as a batched vector-matrix product (5x faster than the einsum)
-    return (torch.matmul(w0.unsqueeze(-2), h).squeeze(-2) * w1).sum(-1)
-
-
-def _pareto_pad(P: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
-    """(S, n, 3) -> (S, m, 3): the non-dominated points of each sample, padded with ``ref``."""
-    if P.shape[1] == 0:
-        return ref.expand(P.shape[0], 1, 3).clone()
-    mask = is_non_dominated(P, deduplicate=False) & (P > ref).all(-1)
-    m = max(int(mask.sum(-1).max()), 1)
-    order = torch.argsort(mask.to(torch.int8), dim=-1, descending=True, stable=True)[:, :m]
-    out = torch.gather(P, 1, order[..., None].expand(-1, -1, 3))
-    keep = torch.gather(mask, 1, order)
-    return torch.where(keep[..., None], out, ref)
-
-
-Slabs = list[tuple[float, torch.Tensor]]
-
-
-def _slabs(P: torch.Tensor, T: torch.Tensor, ref: torch.Tensor, t_ref: float) -> Slabs:
-    """The incumbents' 3-D fronts by temperature: ``[(t_k, front_k)]``, ``t_k`` increasing.
-
-    ``front_k`` (S, m, 3), padded as :func:`_pareto_pad`, is the front of the incumbents
-    with ``T <= t_k``; it holds in the slab ``[t_k, t_{k+1})`` (the last one up to
-    ``t_ref``). A temperature whose incumbents join no sample's front (below the reference
-    or dominated by cooler ones in every sample) starts no slab: the previous front holds.
-
-    Args:
-        P: (S, n, 3) incumbent samples (maximization form).
-        T: (n,) their sintering temperatures, degC.
-        ref: (3,) reference point.
-        t_ref: reference temperature, degC.
-    """
-    out: Slabs = []
-    for t in sorted(set(T[T < t_ref].tolist())):
-        inside = T <= t
-        sub = P[:, inside]
-        new = T[inside] == t
-        mask = is_non_dominated(sub, deduplicate=False) & (sub > ref).all(-1)
-        if out and not bool(mask[:, new].any()):
-            continue
-        out.append((t, _pareto_pad(sub, ref)))
-    return out
-
-
-def _hvi4(
-    Y: torch.Tensor, T: torch.Tensor, slabs: Slabs, ref: torch.Tensor, t_ref: float
-) -> torch.Tensor:
-    """Exact 4-D hypervolume improvement (the 3 objectives and temperature, minimized).
-
-    ``HVI4(y, T) = sum_k |[t_k, t_{k+1}) & [T, t_ref)| HVI3(y | front_k)`` with the slabs
-    of :func:`_slabs` and, below the first slab, the empty front (``HVI3`` is then the box
-    ``prod (y - ref)+``). Each slab's :func:`_hvi` runs on the candidates cooler than its
-    top only.
-
-    Args:
-        Y: (S, c, 3) candidate samples.
-        T: (c,) candidate temperatures, degC.
-        slabs: from :func:`_slabs` on the incumbents.
-        ref: (3,) reference point; t_ref: reference temperature, degC.
-
-    Returns:
-        (S, c) improvements (model-space volume x degC).
-    """
-    starts = [t for t, _ in slabs] + [t_ref]
-    below = torch.clamp(starts[0] - T, min=0.0).to(Y.dtype)
-    out = (Y - ref).clamp_min(0).prod(-1) * below
-    # a candidate that improves nothing over front_k (in every sample) improves nothing over
-    # the larger fronts of the warmer slabs either: it leaves the loop
-    alive = (Y > ref).all(-1).any(0) & (T < t_ref)
-    for k, (t_k, front) in enumerate(slabs):
-        top = starts[k + 1]
-        sel = torch.nonzero(alive & (T < top)).flatten()
-        if len(sel) == 0:
-            continue
-        width = (top - torch.clamp(T[sel], min=t_k)).to(Y.dtype)
-        hvi = _hvi(Y[:, sel], front, ref)
-        out[:, sel] += hvi * width
-        alive[sel[(hvi <= 0).all(0)]] = False
-    return out
-
-
-def _hvi4_bound(
-    Y: torch.Tensor, T: torch.Tensor, slabs: Slabs, ref: torch.Tensor, t_ref: float
-) -> torch.Tensor:
-    """An upper bound of :func:`_hvi4` at the cost of one 3-D improvement per candidate:
-    ``(t_ref - T) HVI3(y | front at T)`` (the fronts only grow with the temperature, so the
-    3-D improvement at ``T`` bounds it at every warmer ``t``).
-
-    Returns:
-        (S, c) bounds (0 at or above ``t_ref``).
-    """
-    starts = [t for t, _ in slabs] + [t_ref]
-    width = torch.clamp(t_ref - T, min=0.0).to(Y.dtype)
-    out = (Y - ref).clamp_min(0).prod(-1) * width * (T < starts[0])
-    alive = (Y > ref).all(-1).any(0)
-    for k, (t_k, front) in enumerate(slabs):
-        sel = torch.nonzero(alive & (T >= t_k) & (T < starts[k + 1])).flatten()
-        if len(sel):
-            out[:, sel] = _hvi(Y[:, sel], front, ref) * width[sel]
-    return out
-
-
-class _Scorer:
-    """MC acquisition on joint samples: NEHVI (multi) or constrained NEI (sigma).
-
-    With ``t_ref`` (multi only) the hypervolume is 4-D, the sintering temperature minimized
-    (:func:`_hvi4`); the temperatures of incumbents and candidates are then passed along.
-    """
-
-    def __init__(
-        self,
-        objective: str,
-        ref: torch.Tensor,
-        limits: dict[int, float],
-        t_ref: float | None = None,
-    ) -> None:
-        self.objective, self.ref, self.limits, self.t_ref = objective, ref, limits, t_ref
-
-    def set_incumbents(self, P: torch.Tensor, T: torch.Tensor | None = None) -> None:
-        """P: (S, n, 3) samples at measured + pending recipes; T: (n,) their temperatures
-        (4-D mode)."""
-        if self.objective == "multi" and self.t_ref is not None:
-            assert T is not None
-            self.slabs = _slabs(P, T, self.ref, self.t_ref)
-        elif self.objective == "multi":
-            self.front = _pareto_pad(P, self.ref)
-        else:
-            ok = self._feasible(P)
-            best = torch.where(ok, P[..., 0], -torch.inf).amax(-1) if P.shape[1] else None
-            self.best = (
-                torch.full((P.shape[0],), -torch.inf, dtype=P.dtype) if best is None else best
-            )
-
-    def _feasible(self, Y: torch.Tensor) -> torch.Tensor:
-        ok = torch.ones(Y.shape[:-1], dtype=torch.bool)
-        for i, level in self.limits.items():
-            ok &= Y[..., i] >= level
-        return ok
-
-    def bound(self, Y: torch.Tensor, T: torch.Tensor) -> torch.Tensor:
-        """(S, c, 3), (c,) -> (c,) an upper bound of the 4-D expected improvement."""
-        assert self.t_ref is not None
-        return _hvi4_bound(Y, T, self.slabs, self.ref, self.t_ref).mean(0)
-
-    def __call__(self, Y: torch.Tensor, T: torch.Tensor | None = None) -> torch.Tensor:
-        """Y: (S, c, 3) (T: (c,) temperatures in 4-D mode) -> (c,) expected improvement."""
-        if self.objective == "multi" and self.t_ref is not None:
-            assert T is not None
-            return _hvi4(Y, T, self.slabs, self.ref, self.t_ref).mean(0)
-        if self.objective == "multi":
-            return _hvi(Y, self.front, self.ref).mean(0)
-        base = torch.where(torch.isfinite(self.best), self.best, Y[..., 0].min() - 1.0)
-        gain = (Y[..., 0] - base[:, None]).clamp_min(0) * self._feasible(Y)
-        return gain.mean(0)
-
-
-def _optimism(mean: torch.Tensor, sd: torch.Tensor, ref: torch.Tensor) -> np.ndarray:
-    """Tie-break score where every improvement is zero: worst margin of ``mean + 2 sd``."""
-    return ((mean + 2 * sd - ref) / sd.clamp_min(1e-3)).amin(-1).numpy()
-
-
-class GridAcquisition(AcquisitionFunction):
-    """The grid acquisition as a BoTorch ``AcquisitionFunction`` over a finite candidate set.
-
-    ``forward(X)`` (batch x q x d, every point one of the candidates ``X_candidates``) is
-    ``log E[improvement of the q points jointly] + sum_q log p_feasible``: exact NEHVI per
-    quasi-MC sample (multi) or constrained NEI (sigma), given the measured recipes and any
-    pending ones (``set_X_pending``, as ``optimize_acqf_discrete`` calls it); points that
-    can improve nothing get ``NO_GAIN + optimism + log p_feasible`` (below every point that
-    can), so the argmax is the same as :func:`suggest`'s tie-break. Usable with
-    ``botorch.optim.optimize_acqf_discrete(acqf, q, choices=acqf.X_candidates)``;
-    :func:`suggest` runs the same greedy with lazy re-scoring (:meth:`gains`).
-
-    Args:
-        model: the surrogate's ``posterior_model()`` (objectives in model space).
-        X_baseline: (n, d) encoded measured ok recipes.
-        X_candidates: (n_c, d) encoded candidates.
-        log_pf: (n_c,) log probability of feasibility of each candidate (``-inf``: never).
-        objective: ``"multi"`` or ``"sigma"``.
-        thresholds: reference point (multi) or outcome constraints (sigma), property units.
-        n_samples: quasi-MC samples.
-        seed: seed of the base samples.
-        temperature_ref_c: with a reference temperature (degC), the sintering temperature is
-            a fourth objective, minimized (multi only): exact 4-D NEHVI by temperature slabs
-            (:func:`_hvi4`); then ``baseline_temperature_c`` (n,) and
-            ``candidate_temperature_c`` (n_c,) give the recipes' temperatures, and pending
-            recipes must be candidates.
-        baseline_temperature_c: see ``temperature_ref_c``.
-        candidate_temperature_c: see ``temperature_ref_c``.
-    """
-
-    NO_GAIN = -1e6
-
-    def __init__(
-        self,
-        model: Any,
-        X_baseline: np.ndarray,
-        X_candidates: np.ndarray,
-        log_pf: np.ndarray,
-        *,
-        objective: str = "multi",
-        thresholds: dict[str, float] | None = None,
-        n_samples: int = N_MC_SAMPLES,
-        seed: int = 0,
-        temperature_ref_c: float | None = None,
-        baseline_temperature_c: np.ndarray | None = None,
-        candidate_temperature_c: np.ndarray | None = None,
-    ) -> None:
-        super().__init__(model)
-        thresholds = check_thresholds(thresholds)
-        no_temperatures = baseline_temperature_c is None or candidate_temperature_c is None
-        if temperature_ref_c is not None and (objective != "multi" or no_temperatures):
-            raise ConfigError(
-                "minimizing the temperature needs objective 'multi' and the recipes' temperatures"
-            )
-        if objective == "multi":
-            ref = reference_point(thresholds)
-            limits: dict[int, float] = {}
-        else:
-            cons = {**DEFAULT_SIGMA_MODE_THRESHOLDS, **thresholds}
-            ref = reference_point(cons)
-            limits = {
-                i: float(ref[i])
-                for i, n in enumerate(OBJECTIVES)
-                if n in cons and n != "sigma_total_ms_cm"
-            }
-        self.scorer = _Scorer(
-            objective, ref, limits, None if temperature_ref_c is None else float(temperature_ref_c)
-        )
-        self._T_base = (
-            []
-            if baseline_temperature_c is None
-            else [float(t) for t in np.asarray(baseline_temperature_c, float).ravel()]
-        )
-        self._T_c = (
-            None
-            if candidate_temperature_c is None
-            else torch.as_tensor(np.asarray(candidate_temperature_c, float), dtype=_DTYPE)
-        )
-        self._T_inc = list(self._T_base)
-        self._scored: Any = None
-        self.X_baseline = np.asarray(X_baseline, float).reshape(-1, np.shape(X_candidates)[-1])
-        self.X_candidates = torch.as_tensor(np.asarray(X_candidates, float), dtype=_DTYPE)
-        self.log_pf = np.asarray(log_pf, float)
-        self.n_samples, self.seed = n_samples, seed
-        self._d = self.X_candidates.shape[-1]
-        self._index = {_key(x): i for i, x in enumerate(self.X_candidates.numpy())}
-        self._pending: list[np.ndarray] = []
-        self.sampler = self._new_sampler(self.X_baseline)
-        self.tiebreak = _optimism(self.sampler.mean_c, self.sampler.sd_c, ref)
-
-    def _new_sampler(self, X_inc: np.ndarray) -> ConditionalSampler:
-        return ConditionalSampler(
-            self.model, X_inc, self.X_candidates.numpy(), self.n_samples, self.seed
-        )
-
-    def indices(self, X: torch.Tensor) -> np.ndarray:
-        """Candidate index of each point of X (..., d).
-
-        Raises:
-            ValueError: a point is not one of the candidates.
-        """
-        flat = X.detach().reshape(-1, X.shape[-1]).cpu().numpy()
-        try:
-            idx = [self._index[_key(x)] for x in flat]
-        except KeyError as err:
-            raise ValueError("GridAcquisition scores only its candidates (X_candidates)") from err
-        return np.array(idx, dtype=int).reshape(X.shape[:-1])
-
-    def gains(self, idx: np.ndarray) -> np.ndarray:
-        """Expected improvement (not log, no feasibility) of candidates ``idx`` alone,
-        given the measured and pending recipes."""
-        if self._T_c is None:
-            self.scorer.set_incumbents(self.sampler.incumbents)
-            return np.concatenate(
-                [
-                    self.scorer(self.sampler.candidates(idx[i : i + _CHUNK])).numpy()
-                    for i in range(0, len(idx), _CHUNK)
-                ]
-                or [np.zeros(0)]
-            )
-        return self._by_temperature(idx, self.scorer)
-
-    def upper_bounds(self, idx: np.ndarray) -> np.ndarray | None:
-        """Upper bounds of :meth:`gains` (4-D mode; ``None`` in 3-D mode, where the greedy
-        scores every candidate exactly first)."""
-        if self._T_c is None:
-            return None
-        return self._by_temperature(idx, self.scorer.bound)
-
-    def _by_temperature(self, idx: np.ndarray, score: Any) -> np.ndarray:
-        assert self._T_c is not None
-        if self._scored is not self.sampler.Y_C:  # the slabs change only with the incumbents
-            T_inc = torch.tensor(self._T_inc, dtype=_DTYPE)
-            self.scorer.set_incumbents(self.sampler.incumbents, T_inc)
-            self._scored = self.sampler.Y_C
-        return np.concatenate(
-            [
-                score(
-                    self.sampler.candidates(idx[i : i + _CHUNK]), self._T_c[idx[i : i + _CHUNK]]
-                ).numpy()
-                for i in range(0, len(idx), _CHUNK)
-            ]
-            or [np.zeros(0)]
-        )
-
-    def _condition_on(self, i: int) -> None:
-        self.sampler.add(int(i))
-        if self._T_c is not None:
-            self._T_inc.append(float(self._T_c[int(i)]))
-
-    def add_pending(self, i: int) -> None:
-        """Condition on candidate ``i`` as pending (its sampled values in each sample)."""
-        self._condition_on(int(i))
-        self._pending.append(self.X_candidates[int(i)].numpy())
-
-    @property
-    def X_pending(self) -> torch.Tensor | None:  # type: ignore[override]
-        """(n_p, d) the pending recipes conditioned on, or None."""
-        if not self._pending:
-            return None
-        return torch.as_tensor(np.array(self._pending), dtype=_DTYPE)
-
-    def set_X_pending(self, X_pending: torch.Tensor | None = None) -> None:
-        """Pending recipes (n_p, d): candidates join with their sampled values, others by
-        a new joint draw with the measured ones."""
-        rows = [] if X_pending is None else list(X_pending.detach().reshape(-1, self._d).numpy())
-        n_old = len(self._pending)
-        same = n_old <= len(rows) and all(
-            _key(a) == _key(b) for a, b in zip(self._pending, rows[:n_old], strict=False)
-        )
-        new = rows[n_old:] if same else rows
-        if not same:
-            self._pending = []
-            self._T_inc = list(self._T_base)
-            self.sampler = self._new_sampler(self.X_baseline)
-        outside = [r for r in new if _key(r) not in self._index]
-        if outside and self._T_c is not None:
-            raise ValueError("with the temperature objective, pending recipes must be candidates")
-        if outside:
-            # a recipe off the candidate set: redraw with it among the conditioning set
-            self._pending = []
-            inc = [r for r in rows if _key(r) not in self._index]
-            self.sampler = self._new_sampler(np.concatenate([self.X_baseline, np.array(inc)]))
-            self._pending.extend(inc)
-            new = [r for r in rows if _key(r) in self._index]
-        for r in new:
-            self.add_pending(self._index[_key(r)])
-
-    def forward(self, X: torch.Tensor) -> torch.Tensor:
-        """Log acquisition (batch_shape) of each q-batch of candidates X (batch x q x d)."""
-        idx = self.indices(X)
-        shape = idx.shape[:-1]
-        idx = idx.reshape(-1, idx.shape[-1])
-        if idx.shape[-1] == 1:
-            gain = self.gains(idx[:, 0])
-        else:  # joint: the q points added one after another in each sample
-            gain = np.empty(len(idx))
-            base, base_T = self.sampler, list(self._T_inc)
-            for b, row in enumerate(idx):
-                self.sampler, self._T_inc = copy.copy(base), list(base_T)
-                total = 0.0
-                for i in row:
-                    total += float(self.gains(np.array([i]))[0])
-                    self._condition_on(int(i))
-                gain[b] = total
-            self.sampler, self._T_inc = base, base_T
-        pf = self.log_pf[idx].sum(-1)
-        with np.errstate(divide="ignore"):
-            out = np.where(
-                gain > 0,
-                np.log(np.clip(gain, 1e-300, None)) + pf,
-                self.NO_GAIN + self.tiebreak[idx].max(-1) + pf,
-            )
-        return torch.as_tensor(out, dtype=X.dtype).reshape(shape)
-
-
-def _key(x: np.ndarray) -> tuple[float, ...]:
-    return tuple(np.round(np.asarray(x, float), 9))
 
 
 def _greedy(acqf: GridAcquisition, batch_size: int) -> tuple[list[int], list[float]]:
@@ -787,13 +264,13 @@ def _prescreen(
     model: Any, Xc: np.ndarray, log_pf: np.ndarray, thresholds: dict[str, float]
 ) -> np.ndarray:
     """Indices of the MAX_JOINT_CANDIDATES most promising candidates by marginal optimism."""
-    X = torch.as_tensor(Xc, dtype=_DTYPE)
-    sign = torch.tensor([1.0 if MAXIMIZE[n] else -1.0 for n in OBJECTIVES], dtype=_DTYPE)
+    X = torch.as_tensor(Xc, dtype=DTYPE)
+    sign = torch.tensor([1.0 if MAXIMIZE[n] else -1.0 for n in OBJECTIVES], dtype=DTYPE)
     with torch.no_grad():  # a batch of one-point posteriors: marginals only
         post = model.posterior(X.unsqueeze(-2))
     mean = post.mean.reshape(len(X), -1) * sign
     sd = post.variance.reshape(len(X), -1).clamp_min(0).sqrt()
-    score = _optimism(mean, sd, reference_point(thresholds)) + log_pf
+    score = optimism(mean, sd, reference_point(thresholds)) + log_pf
     return np.argsort(-score, kind="stable")[:MAX_JOINT_CANDIDATES]
 
 

@@ -8,9 +8,9 @@ CCD uses up the pellet). Each round :func:`plan_staged` ranks the two kinds of a
     value_per_hour = E[hypervolume improvement] / expected instrument-hours
 
 in the acquisition's model space (``log sigma``, ``log CCD``, ``-logit t_e``, reference point
-at the thresholds, :func:`design.acquisition.batch.reference_point`), against the front of
+at the thresholds, :func:`design.acquisition.hypervolume.reference_point`), against the front of
 the **fully measured** ok rows (every objective measured; a censored CCD counts as its bound,
-as in :func:`design.acquisition.batch.hypervolume`; a missing one is NaN and the row is not on
+as in :func:`design.acquisition.hypervolume.hypervolume`; a missing one is NaN and the row is not on
 the front):
 
 - **follow-up** on sample ``s`` (stage one measured): the point ``(measured sigma, CCD ~
@@ -29,9 +29,10 @@ the front):
 A new sample is scored against the front **and the samples waiting for their CCD stage**
 (measured sigma and t_e, CCD draws): it is worth what it adds to what the campaign already
 holds, so a recipe beside a promising sample not yet followed up does not outbid that sample's
-cheaper follow-up. Pending work counts per objective: a sample whose follow-up is in flight enters the front with
-its measured sigma and t_e and CCD draws from the posterior; each chosen action enters it the
-same way (a chosen new sample with its drawn point), so the next choice of the round is scored
+cheaper follow-up. Pending work counts per objective: a sample whose follow-up is in flight
+enters the front with its measured sigma and t_e and CCD draws from the posterior; each chosen
+action enters it the same way (a chosen new sample with its drawn point), so the next choice of
+the round is scored
 against what the round already bought (sequential greedy, as in batch acquisition). The draws
 are independent between recipes (marginal posteriors), which ignores the correlation between
 nearby recipes.
@@ -56,7 +57,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from design.acquisition.batch import _hvi, reference_point
+from design.acquisition.hypervolume import hvi, reference_point
 from physics.schema import MAXIMIZE, OBJECTIVES
 from surrogate.base import to_model_space
 
@@ -254,7 +255,7 @@ def plan_staged(
     while len(chosen) < slots and (fu_open or new_open):
         best: StagedChoice | None = None
         if fu_open:
-            gain = _hvi(fu_pts[:, fu_open], front, ref).mean(0).numpy()
+            gain = hvi(fu_pts[:, fu_open], front, ref).mean(0).numpy()
             for j, i in enumerate(fu_open):
                 opt = follow_ups[i]
                 if gain[j] <= 0 or opt.hours > left:
@@ -271,9 +272,9 @@ def plan_staged(
                     best = c
         if new_open:
             held = torch.cat([front, fu_pts[:, fu_open]], 1) if options_held else front
-            hvi = _hvi(new_pts[:, new_open], held, ref)
-            gain = hvi.mean(0).numpy()
-            p_up = (hvi > 0).double().mean(0).numpy()
+            gain_new = hvi(new_pts[:, new_open], held, ref)
+            gain = gain_new.mean(0).numpy()
+            p_up = (gain_new > 0).double().mean(0).numpy()
             for j, i in enumerate(new_open):
                 opt = news[i]
                 if opt.hours + opt.follow_up_hours > left:

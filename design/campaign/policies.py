@@ -317,7 +317,11 @@ def staged(state: PlanningState, *, recipes: Proposer) -> Plan:
         if choice.kind == "follow_up":
             option = follow_ups[choice.index]
             holder = state.sample(option.key)
-            assert holder is not None
+            if holder is None:
+                raise CampaignError(
+                    f"a CCD follow-up was chosen for sample {option.key}, which the campaign "
+                    "does not hold; resume the campaign to reconcile its samples"
+                )
             if free.get(holder.service, 0) <= 0:
                 continue
             missing = [p for p in STAGE_TWO if p not in holder.protocols_done]

@@ -31,7 +31,7 @@ def _hypervolume(table: pd.DataFrame, thresholds: dict[str, float], four_d: bool
     if ok.empty:
         return 0.0
     try:
-        from design.acquisition.batch import hypervolume, hypervolume_4d
+        from design.acquisition.hypervolume import hypervolume, hypervolume_4d
     except ImportError:
         return math.nan
     measure = hypervolume_4d if four_d else hypervolume
@@ -53,7 +53,7 @@ def progress_metrics(
         ``best_sigma_ms_cm``, ``best_ccd_ma_cm2``, ``lowest_electronic_fraction``,
         ``hypervolume`` (3-D: the objectives), ``experiments_done``; with
         ``minimize_temperature`` also ``hypervolume_4d`` (the objectives and the sintering
-        temperature, minimized: :func:`design.acquisition.batch.hypervolume_4d`, model-space
+        temperature, minimized: :func:`design.acquisition.hypervolume.hypervolume_4d`, model-space
         volume x degC, reference temperature the ``sinter_temperature_c`` threshold, else
         the default space's top plus one step, 1310 C).
     """

@@ -9,7 +9,9 @@ import torch
 from botorch.utils.multi_objective.hypervolume import Hypervolume
 from botorch.utils.multi_objective.pareto import is_non_dominated
 
-from design.acquisition.batch import _hvi, hypervolume, reference_point, suggest
+from design.acquisition.batch import suggest
+from design.acquisition.hypervolume import hvi as _hvi
+from design.acquisition.hypervolume import hypervolume, reference_point
 from physics.errors import ConfigError, DataError
 from physics.schema import Axis, RecipeSpace
 from physics.table import empty_table

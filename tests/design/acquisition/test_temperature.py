@@ -10,15 +10,15 @@ import pandas as pd
 import pytest
 import torch
 
-from design.acquisition.batch import (
-    _hvi4,
-    _hvi4_bound,
-    _slabs,
+from design.acquisition.batch import suggest
+from design.acquisition.hypervolume import hvi4 as _hvi4
+from design.acquisition.hypervolume import hvi4_bound as _hvi4_bound
+from design.acquisition.hypervolume import (
     hypervolume,
     hypervolume_4d,
     reference_temperature_c,
-    suggest,
 )
+from design.acquisition.hypervolume import temperature_slabs as _slabs
 from physics.errors import ConfigError
 from physics.schema import RecipeSpace
 from tests.design.acquisition.test_protocol import ToySurrogate

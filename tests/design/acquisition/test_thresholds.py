@@ -85,7 +85,7 @@ def test_every_value_is_either_accepted_in_range_or_refused(name, value):
 
 
 def test_the_acquisition_uses_the_same_rules():
-    from design.acquisition.batch import reference_point
+    from design.acquisition.hypervolume import reference_point
 
     with pytest.raises(ConfigError, match="not an objective"):
         reference_point({"relative_density": 0.9})
