@@ -280,7 +280,7 @@ def staged(state: PlanningState, *, recipes: Proposer) -> Plan:
         n_new = 0  # a new sample could not get its follow-up: worth nothing now
     proposed = _recipes(state, recipes, n_new) if n_new > 0 else None
     surrogate = None if proposed is None else proposed.surrogate
-    if proposed is not None and (surrogate is None or not hasattr(surrogate, "models_")):
+    if proposed is not None and (surrogate is None or not hasattr(surrogate, "posterior_model")):
         return _dominance_with(state, proposed)
     news = []
     suggestions = [] if proposed is None else list(proposed.suggestions)[:n_new]
