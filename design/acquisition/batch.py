@@ -195,7 +195,8 @@ def _greedy(acqf: GridAcquisition, batch_size: int) -> tuple[list[int], list[flo
             best = int(np.argmax(np.where(avail, tiebreak + log_pf, -np.inf)))
         chosen.append(best)
         values.append(float(upper[best]))
-        acqf.add_pending(best)
+        if step < batch_size - 1:  # the last pick conditions nothing
+            acqf.add_pending(best)
     return chosen, values
 
 

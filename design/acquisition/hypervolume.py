@@ -163,11 +163,21 @@ def hvi(Y: torch.Tensor, front: torch.Tensor, ref: torch.Tensor) -> torch.Tensor
         F[:, None, None, :, 1] >= hi1[:, None, :, None]
     )
     zmax = torch.where(dom, F[:, None, None, :, 2], ref[2]).amax(-1).clamp_min(ref[2])
-    w0 = (torch.minimum(Y[..., 0, None], hi0[:, None, :]) - lo0[:, None, :]).clamp_min(0)
-    w1 = (torch.minimum(Y[..., 1, None], hi1[:, None, :]) - lo1[:, None, :]).clamp_min(0)
-    h = (Y[..., 2, None, None] - zmax[:, None, :, :]).clamp_min(0)
+    # only (sample, candidate) pairs above the reference and not weakly dominated by a front
+    # point can improve: the columns are summed for those alone (most pairs, once the front
+    # is good, are dominated)
+    beats = (Y[:, :, None, :] > F[:, None, :, :]).any(-1).all(-1) & (Y > ref).all(-1)
+    s_idx, c_idx = beats.nonzero(as_tuple=True)
+    out = torch.zeros(Y.shape[:2], dtype=Y.dtype)
+    if len(s_idx) == 0:
+        return out
+    y = Y[s_idx, c_idx]  # (P, 3)
+    w0 = (torch.minimum(y[:, 0, None], hi0[s_idx]) - lo0[s_idx]).clamp_min(0)
+    w1 = (torch.minimum(y[:, 1, None], hi1[s_idx]) - lo1[s_idx]).clamp_min(0)
+    h = (y[:, 2, None, None] - zmax[s_idx]).clamp_min(0)
     # sum_ij w0_i w1_j h_ij as a batched vector-matrix product (5x faster than the einsum)
-    return (torch.matmul(w0.unsqueeze(-2), h).squeeze(-2) * w1).sum(-1)
+    out[s_idx, c_idx] = (torch.matmul(w0.unsqueeze(-2), h).squeeze(-2) * w1).sum(-1)
+    return out
 
 
 def pareto_pad(P: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
