@@ -32,7 +32,7 @@ median over runs of (hours to HV_all) / T_all <= 0.5; staged HV at T_all >= 98 %
 A figure (relative hypervolume against instrument-hours, both loops) goes to
 ``benchmarks/out/staged_hv_hours.png`` (gitignored).
 
-Usage: ``.venv/bin/python benchmarks/bench_staged.py [--seeds 10] [--workers 2]
+Usage: ``.venv/bin/python benchmarks/bench_staged.py [--seeds 10] [--first-seed 0] [--workers 2]
 [--worlds calibrated,shifted-optimum,mechanistic] [--loops staged,dominance] [--json FILE]``
 (``dominance`` adds the model-free ``staged_dominance`` rule as a loop). Also printed per run:
 ``oracle``, the hours of running every test on only those baseline samples that add
@@ -275,6 +275,7 @@ def _plot(results: list[dict], worlds: list[str], policies: list[str]) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds first..first+seeds-1")
     parser.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     parser.add_argument("--worlds", default="calibrated,shifted-optimum,mechanistic")
     parser.add_argument("--loops", default="staged", help="staged,dominance")
@@ -282,7 +283,8 @@ def main() -> None:
     args = parser.parse_args()
     worlds = args.worlds.split(",")
     loops = tuple(args.loops.split(","))
-    jobs = [(w, s, loops) for s in range(args.seeds) for w in worlds]
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    jobs = [(w, s, loops) for s in seeds for w in worlds]
     t0 = time.perf_counter()
     results: list[dict] = []
     print(

@@ -150,6 +150,27 @@ def hvi(Y: torch.Tensor, front: torch.Tensor, ref: torch.Tensor) -> torch.Tensor
         (S, c) hypervolume improvements.
     """
     F = torch.maximum(front, ref)
+    # a point not above the reference in every objective dominates nothing: drop it, and
+    # work on samples with fronts of similar size together (the columns grow as m^2)
+    real = (F > ref).all(-1)
+    counts = real.sum(-1)
+    out = torch.zeros(Y.shape[:2], dtype=Y.dtype)
+    order = torch.argsort(real.to(torch.int8), dim=-1, descending=True, stable=True)
+    F = torch.gather(F, 1, order[..., None].expand(-1, -1, 3))
+    width = (counts + _BUCKET - 1) // _BUCKET * _BUCKET
+    for m in torch.unique(width).tolist():
+        sel = torch.nonzero(width == m).flatten()
+        m = max(int(m), 1)
+        out[sel] = _hvi_columns(Y[sel], F[sel, :m], ref)
+    return out
+
+
+#: Front sizes are rounded up to a multiple of this to group samples in :func:`hvi`.
+_BUCKET = 4
+
+
+def _hvi_columns(Y: torch.Tensor, F: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
+    """:func:`hvi` on fronts already at or above ``ref`` (the column sums)."""
     S = F.shape[0]
     inf = torch.full((S, 1), torch.inf, dtype=F.dtype)
     edges = []
