@@ -70,6 +70,11 @@ Monte Carlo noise and qLogNEHVI's smoothing, no better overall, and 7-13x the CP
 re-scores every candidate with a batched joint posterior at each of the 4 greedy steps).
 It misses the 2 s target at 60 rows by far, so the production path stays the exact grid
 NEHVI here; ours also misses it on this shared machine (2.5 s of CPU at 60 rows).
+
+Later, with the posterior in chunks of candidates (no candidate-candidate kernel block,
+:mod:`surrogate.sampling`) and the exact HVI summed over non-dominated (sample, candidate)
+pairs only, on a quiet machine with 2 threads, 5 worlds at 60 rows: ours 1.10 s wall
+(2.1 s CPU), BoTorch's route 50.0 s (83 s CPU); HV gain median 0.034 against 0.031.
 """
 
 from __future__ import annotations
