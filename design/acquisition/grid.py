@@ -23,6 +23,7 @@ from design.acquisition.hypervolume import (
     hvi,
     hvi4,
     hvi4_bound,
+    hvi_bound,
     pareto_pad,
     reference_point,
     temperature_slabs,
@@ -233,11 +234,21 @@ class GridAcquisition(AcquisitionFunction):
         return self._by_temperature(idx, self.scorer)
 
     def upper_bounds(self, idx: np.ndarray) -> np.ndarray | None:
-        """Upper bounds of :meth:`gains` (4-D mode; ``None`` in 3-D mode, where the greedy
-        scores every candidate exactly first)."""
-        if self._T_c is None:
+        """Upper bounds of :meth:`gains` (:func:`hvi_bound` in 3-D, :func:`hvi4_bound` in
+        4-D), for a lazy first greedy step; ``None`` for the conductivity-only objective."""
+        if self._T_c is not None:
+            return self._by_temperature(idx, self.scorer.bound)
+        if self.scorer.objective != "multi":
             return None
-        return self._by_temperature(idx, self.scorer.bound)
+        self.scorer.set_incumbents(self.sampler.incumbents)
+        front, ref = self.scorer.front, self.scorer.ref
+        return np.concatenate(
+            [
+                hvi_bound(self.sampler.candidates(idx[i : i + _CHUNK]), front, ref).mean(0).numpy()
+                for i in range(0, len(idx), _CHUNK)
+            ]
+            or [np.zeros(0)]
+        )
 
     def _by_temperature(self, idx: np.ndarray, score: Any) -> np.ndarray:
         T_c = _temperatures(self._T_c, "candidates")

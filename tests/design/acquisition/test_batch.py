@@ -11,7 +11,7 @@ from botorch.utils.multi_objective.pareto import is_non_dominated
 
 from design.acquisition.batch import suggest
 from design.acquisition.hypervolume import hvi as _hvi
-from design.acquisition.hypervolume import hypervolume, reference_point
+from design.acquisition.hypervolume import hvi_bound, hypervolume, reference_point
 from physics.errors import ConfigError, DataError
 from physics.schema import Axis, RecipeSpace
 from physics.table import empty_table
@@ -136,6 +136,18 @@ def test_hvi_matches_botorch_hypervolume():
         for c in range(11):
             want = volume(torch.cat([front[s], Y[s, c : c + 1]])) - volume(front[s])
             assert float(got[s, c]) == pytest.approx(want, abs=1e-9)
+
+
+def test_hvi_bound_is_an_upper_bound_and_exact_for_one_point():
+    gen = torch.Generator().manual_seed(1)
+    ref = torch.tensor([0.0, 0.0, 0.0], dtype=torch.double)
+    front = torch.rand(6, 9, 3, generator=gen, dtype=torch.double) * 2 - 0.3
+    Y = torch.rand(6, 40, 3, generator=gen, dtype=torch.double) * 2 - 0.3
+    exact, bound = _hvi(Y, front, ref), hvi_bound(Y, front, ref)
+    assert (bound >= exact - 1e-12).all()
+    assert (bound > exact + 1e-6).any()  # not the exact value with several front points
+    one = front[:, :1]
+    torch.testing.assert_close(hvi_bound(Y, one, ref), _hvi(Y, one, ref))
 
 
 def test_hypervolume_of_measured_rows(table):
