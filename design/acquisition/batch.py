@@ -20,8 +20,9 @@ the measured ok recipes, the pending ones and each candidate; the hypervolume im
 each candidate in each sample is exact (:func:`~design.acquisition.hypervolume.hvi`,
 checked against BoTorch's ``Hypervolume`` in the tests) and averaged; the scoring is
 :class:`~design.acquisition.grid.GridAcquisition`. The batch is built by sequential greedy
-selection (lazy re-scoring): the best candidate is conditioned on as pending (as
-``X_pending`` does), then the next is chosen. Measured and pending recipes are never
+selection (lazy re-scoring, the first step from the upper bound
+:func:`~design.acquisition.hypervolume.hvi_bound`): the best candidate is conditioned on as
+pending (as ``X_pending`` does), then the next is chosen. Measured and pending recipes are never
 candidates. Feasibility: a candidate's score is ``log E[improvement] + log p_feasible``
 (the acquisition multiplied by the probability the pellet does not crack) and candidates
 with ``p_feasible < MIN_P_FEASIBLE`` are dropped while enough others remain.
@@ -156,11 +157,11 @@ def _greedy(acqf: GridAcquisition, batch_size: int) -> tuple[list[int], list[flo
     """Sequential greedy batch: take the best candidate, condition on it, repeat.
 
     The same picks as ``optimize_acqf_discrete`` on ``acqf`` (sequential greedy with
-    ``X_pending``), faster: the first step scores every candidate; later steps are lazy (as
-    in lazy greedy for submodular functions: a candidate's gain can only shrink as pending
-    points are added): candidates are re-scored in blocks by decreasing stale score until
-    the best re-scored one beats every stale score left. When the acquisition offers cheap
-    upper bounds (``upper_bounds``: the 4-D mode), the first step is lazy too, from them.
+    ``X_pending``), faster: every step is lazy (as in lazy greedy for submodular functions:
+    a candidate's gain can only shrink as pending points are added): candidates are
+    re-scored in blocks by decreasing stale score until the best re-scored one beats every
+    stale score left. The first step starts from the acquisition's cheap upper bounds
+    (``upper_bounds``: the hypervolume modes); without them it scores every candidate.
     """
     log_pf, tiebreak = acqf.log_pf, acqf.tiebreak
     n = len(log_pf)
