@@ -33,6 +33,7 @@ __all__ = [
     "hvi",
     "hvi4",
     "hvi4_bound",
+    "hvi_bound",
     "hypervolume",
     "hypervolume_4d",
     "pareto_pad",
