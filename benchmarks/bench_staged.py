@@ -68,42 +68,42 @@ def get_world(name: str, seed: int) -> Any:
     return mechanistic_world(seed) if name == "mechanistic" else get_landscape(name)
 
 
+def _true_values(world: Any, recipes: list[tuple[float, float, float]]) -> dict[str, Any]:
+    r = np.asarray(recipes, float).reshape(-1, 3)
+    return world.true_properties(r[:, 0], r[:, 1], r[:, 2])
+
+
+def _true_points(world: Any, recipes: list[tuple[float, float, float]]) -> np.ndarray:
+    """(n, 3) true (sigma, CCD, -t_e) of ``recipes``: the benchmark's linear space."""
+    t = _true_values(world, recipes)
+    return np.column_stack([t["sigma_total_ms_cm"], t["ccd_ma_cm2"], -t["electronic_fraction"]])
+
+
 def true_hv(world: Any, recipes: list[tuple[float, float, float]]) -> float:
     from experiments.worlds.landscapes import hypervolume
 
-    if not recipes:
-        return 0.0
-    r = np.asarray(recipes, float)
-    t = world.true_properties(r[:, 0], r[:, 1], r[:, 2])
-    pts = np.column_stack([t["sigma_total_ms_cm"], t["ccd_ma_cm2"], -t["electronic_fraction"]])
-    return hypervolume(pts)
+    return hypervolume(_true_points(world, recipes)) if recipes else 0.0
 
 
 def true_hv_model(world: Any, recipes: list[tuple[float, float, float]]) -> float:
     """The same in the campaign's own objective space: the hypervolume its acquisition
     maximizes (log sigma, log CCD, -logit t_e; reference at the default thresholds)."""
     import torch
-    from botorch.utils.multi_objective.hypervolume import Hypervolume
-    from botorch.utils.multi_objective.pareto import is_non_dominated
 
-    from design.acquisition.hypervolume import reference_point
+    from design.acquisition.hypervolume import points_hypervolume, reference_point
     from physics.schema import MAXIMIZE, OBJECTIVES
     from surrogate.base import to_model_space
 
     if not recipes:
         return 0.0
-    r = np.asarray(recipes, float)
-    t = world.true_properties(r[:, 0], r[:, 1], r[:, 2])
+    t = _true_values(world, recipes)
     Y = np.column_stack(
         [
             to_model_space(n, np.asarray(t[n], float)) * (1 if MAXIMIZE[n] else -1)
             for n in OBJECTIVES
         ]
     )
-    ref = reference_point()
-    Yt = torch.as_tensor(Y, dtype=torch.double)
-    Yt = Yt[(Yt > ref).all(-1)]
-    return float(Hypervolume(ref).compute(Yt[is_non_dominated(Yt)])) if len(Yt) else 0.0
+    return points_hypervolume(torch.as_tensor(Y, dtype=torch.double), reference_point())
 
 
 def run_loop(
@@ -238,13 +238,11 @@ def run_loop(
 
 def front_samples(world: Any, recipes: list[tuple[float, float, float]]) -> int:
     """How many of ``recipes`` add hypervolume (true objectives) to the others."""
-    if not recipes:
-        return 0
-    r = np.asarray(recipes, float)
-    t = world.true_properties(r[:, 0], r[:, 1], r[:, 2])
-    pts = np.column_stack([t["sigma_total_ms_cm"], t["ccd_ma_cm2"], -t["electronic_fraction"]])
     from experiments.worlds.landscapes import hypervolume
 
+    if not recipes:
+        return 0
+    pts = _true_points(world, recipes)
     whole = hypervolume(pts)
     return sum(hypervolume(np.delete(pts, i, 0)) < whole * (1 - 1e-12) for i in range(len(pts)))
 

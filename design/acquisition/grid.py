@@ -88,10 +88,14 @@ class _Scorer:
             ok &= Y[..., i] >= level
         return ok
 
-    def bound(self, Y: torch.Tensor, T: torch.Tensor) -> torch.Tensor:
-        """(S, c, 3), (c,) -> (c,) an upper bound of the 4-D expected improvement."""
+    def bound(self, Y: torch.Tensor, T: torch.Tensor | None = None) -> torch.Tensor:
+        """(S, c, 3) (T: (c,) in 4-D mode) -> (c,) an upper bound of the expected
+        hypervolume improvement (:func:`hvi_bound`, :func:`hvi4_bound`)."""
+        if self.objective != "multi":
+            raise ValueError("bounds exist for the hypervolume objective only")
         if self.t_ref is None:
-            raise ValueError("the 4-D bound needs a reference temperature (3-D scorer)")
+            return hvi_bound(Y, self.front, self.ref).mean(0)
+        T = _temperatures(T, "candidates")
         return hvi4_bound(Y, T, self.slabs, self.ref, self.t_ref).mean(0)
 
     def __call__(self, Y: torch.Tensor, T: torch.Tensor | None = None) -> torch.Tensor:
@@ -222,49 +226,29 @@ class GridAcquisition(AcquisitionFunction):
     def gains(self, idx: np.ndarray) -> np.ndarray:
         """Expected improvement (not log, no feasibility) of candidates ``idx`` alone,
         given the measured and pending recipes."""
-        if self._T_c is None:
-            self.scorer.set_incumbents(self.sampler.incumbents)
-            return np.concatenate(
-                [
-                    self.scorer(self.sampler.candidates(idx[i : i + _CHUNK])).numpy()
-                    for i in range(0, len(idx), _CHUNK)
-                ]
-                or [np.zeros(0)]
-            )
-        return self._by_temperature(idx, self.scorer)
+        return self._score(idx, self.scorer)
 
     def upper_bounds(self, idx: np.ndarray) -> np.ndarray | None:
         """Upper bounds of :meth:`gains` (:func:`hvi_bound` in 3-D, :func:`hvi4_bound` in
         4-D), for a lazy first greedy step; ``None`` for the conductivity-only objective."""
-        if self._T_c is not None:
-            return self._by_temperature(idx, self.scorer.bound)
         if self.scorer.objective != "multi":
             return None
-        self.scorer.set_incumbents(self.sampler.incumbents)
-        front, ref = self.scorer.front, self.scorer.ref
-        return np.concatenate(
-            [
-                hvi_bound(self.sampler.candidates(idx[i : i + _CHUNK]), front, ref).mean(0).numpy()
-                for i in range(0, len(idx), _CHUNK)
-            ]
-            or [np.zeros(0)]
-        )
+        return self._score(idx, self.scorer.bound)
 
-    def _by_temperature(self, idx: np.ndarray, score: Any) -> np.ndarray:
-        T_c = _temperatures(self._T_c, "candidates")
-        if self._scored is not self.sampler.Y_C:  # the slabs change only with the incumbents
-            T_inc = torch.tensor(self._T_inc, dtype=DTYPE)
+    def _score(self, idx: np.ndarray, score: Any) -> np.ndarray:
+        """``score`` of the candidates ``idx`` in chunks, against the incumbents' fronts
+        (set once per conditioning set: they change only with the incumbents)."""
+        if self._scored is not self.sampler.Y_C:
+            T_inc = None if self._T_c is None else torch.tensor(self._T_inc, dtype=DTYPE)
             self.scorer.set_incumbents(self.sampler.incumbents, T_inc)
             self._scored = self.sampler.Y_C
-        return np.concatenate(
-            [
-                score(
-                    self.sampler.candidates(idx[i : i + _CHUNK]), T_c[idx[i : i + _CHUNK]]
-                ).numpy()
-                for i in range(0, len(idx), _CHUNK)
-            ]
-            or [np.zeros(0)]
-        )
+        T_c = None if self._T_c is None else _temperatures(self._T_c, "candidates")
+        parts = []
+        for i in range(0, len(idx), _CHUNK):
+            part = idx[i : i + _CHUNK]
+            Y = self.sampler.candidates(part)
+            parts.append((score(Y) if T_c is None else score(Y, T_c[part])).numpy())
+        return np.concatenate(parts or [np.zeros(0)])
 
     def _condition_on(self, i: int) -> None:
         self.sampler.add(int(i))

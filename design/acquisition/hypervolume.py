@@ -37,6 +37,7 @@ __all__ = [
     "hypervolume",
     "hypervolume_4d",
     "pareto_pad",
+    "points_hypervolume",
     "reference_point",
     "reference_temperature_c",
     "temperature_slabs",
@@ -52,6 +53,12 @@ def reference_point(thresholds: dict[str, float] | None = None) -> torch.Tensor:
     return torch.tensor(ref, dtype=DTYPE)
 
 
+def points_hypervolume(Y: torch.Tensor, ref: torch.Tensor) -> float:
+    """Dominated hypervolume of points ``Y`` (n, 3) (maximization form) above ``ref``."""
+    Y = Y[(Y > ref).all(-1)]
+    return float(Hypervolume(ref).compute(Y[is_non_dominated(Y)])) if len(Y) else 0.0
+
+
 def hypervolume(table: pd.DataFrame, thresholds: dict[str, float] | None = None) -> float:
     """Dominated hypervolume of the measured ok rows, in model space.
 
@@ -63,12 +70,7 @@ def hypervolume(table: pd.DataFrame, thresholds: dict[str, float] | None = None)
     ok = clean[clean["status"] == "ok"].dropna(subset=list(OBJECTIVES))
     if ok.empty:
         return 0.0
-    Y = _model_points(ok)
-    ref = reference_point(thresholds)
-    Y = Y[(Y > ref).all(-1)]
-    if len(Y) == 0:
-        return 0.0
-    return float(Hypervolume(ref).compute(Y[is_non_dominated(Y)]))
+    return points_hypervolume(_model_points(ok), reference_point(thresholds))
 
 
 def reference_temperature_c(
@@ -129,9 +131,12 @@ def hypervolume_4d(
     total = 0.0
     for k, t in enumerate(levels):
         top = levels[k + 1] if k + 1 < len(levels) else t_ref
-        sub = Y[T <= t]
-        total += (top - t) * float(Hypervolume(ref).compute(sub[is_non_dominated(sub)]))
+        total += (top - t) * points_hypervolume(Y[T <= t], ref)
     return total
+
+
+#: Front sizes are rounded up to a multiple of this to group samples in :func:`hvi`.
+_BUCKET = 4
 
 
 def hvi(Y: torch.Tensor, front: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
@@ -164,10 +169,6 @@ def hvi(Y: torch.Tensor, front: torch.Tensor, ref: torch.Tensor) -> torch.Tensor
         m = max(int(m), 1)
         out[sel] = _hvi_columns(Y[sel], F[sel, :m], ref)
     return out
-
-
-#: Front sizes are rounded up to a multiple of this to group samples in :func:`hvi`.
-_BUCKET = 4
 
 
 def _hvi_columns(Y: torch.Tensor, F: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
